@@ -1,0 +1,260 @@
+# -*- coding: utf-8 -*-
+# Copyright: mooncake.deploy contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Turn a host's ``mooncake_instances`` list into a checked plan.
+
+One implementation serves the preflight (which fails the play with every error at once,
+before anything changes) and the instances role (which renders configs and units from the
+same plan), so what is validated is exactly what is deployed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+
+# systemd unit instance names and file names: keep them boring.
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+PROTOCOLS = ("tcp", "rdma")
+ROLES = ("prefill", "decode", "other")
+# Linux's default net.ipv4.ip_local_port_range: the kernel hands these out to clients, so a
+# server port inside it can be taken by any outgoing connection.
+DEFAULT_EPHEMERAL_RANGE = (32768, 60999)
+KNOWN_KEYS = frozenset(
+    (
+        "name", "role", "port", "protocol", "device_name", "buffer_size",
+        "rpc_port_range", "env", "command", "metadata_server",
+    )
+)
+
+
+def _int(value):
+    """Return value as int, or None when it is not a whole number (bools excluded)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def _check_port(errors, where, field, port, ephemeral):
+    """Append an error when port is not a usable server port."""
+    if port is None or not 1024 <= port <= 65535:
+        errors.append(
+            "%s: %s must be a whole number from 1024 to 65535 (ports below 1024 need root "
+            "privileges the engine does not get)" % (where, field)
+        )
+        return False
+    if ephemeral[0] <= port <= ephemeral[1]:
+        errors.append(
+            "%s: %s %d is inside the kernel's ephemeral port range %d-%d, where any outgoing "
+            "connection can take it; choose a port outside that range"
+            % (where, field, port, ephemeral[0], ephemeral[1])
+        )
+        return False
+    return True
+
+
+def _check_metadata_server(errors, where, value):
+    """The forms the engine accepts: etcd://h:p[,h:p], http(s)://.../metadata, P2PHANDSHAKE."""
+    if value == "P2PHANDSHAKE" or (isinstance(value, str) and re.match(r"^https?://[^/\s]+/\S*$", value)):
+        return
+    if isinstance(value, str) and value.startswith("etcd://"):
+        endpoints = value[len("etcd://"):].split(",")
+        if all(re.match(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$", e) for e in endpoints):
+            return
+    errors.append(
+        "%s: metadata_server %r is not usable; write etcd://IP:PORT[,IP:PORT] (an etcd the host "
+        "can reach, not 0.0.0.0), http://HOST:PORT/metadata or P2PHANDSHAKE (redis:// aborts "
+        "the PyPI build); with no etcd group in the inventory, set mooncake_instances_metadata_server"
+        % (where, value)
+    )
+
+
+def _overlaps(a, b):
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def plan_instances(host, instances, settings):
+    """Validate ``instances`` for ``host`` and return ``(plans, errors)``.
+
+    ``settings`` carries the role-level values:
+      address            IP the instances advertise (MC_TCP_BIND_ADDRESS, local_hostname)
+      metadata_server    default metadata_server (etcd://ip:port[,ip:port])
+      buffer_size        default registered buffer size in bytes
+      range_base         first port of the automatic random-port ranges
+      range_size         ports per automatic range
+      reserved_ports     {port: "what holds it"} for other services on the host (etcd, ...)
+      ephemeral_range    (low, high), defaults to Linux's default
+    Every violation is collected, so one run shows the user all there is to fix.
+    """
+    errors = []
+    plans = []
+    ephemeral = tuple(settings.get("ephemeral_range") or DEFAULT_EPHEMERAL_RANGE)
+    reserved = dict((int(p), what) for p, what in (settings.get("reserved_ports") or {}).items())
+    address = settings.get("address")
+    prefix = "host %s" % host
+
+    if not _is_ip(address):
+        errors.append(
+            "%s: mooncake_instances_address %r is not an IP address; set it to the IP this host "
+            "should advertise to its peers" % (prefix, address)
+        )
+    elif ipaddress.ip_address(str(address)).is_unspecified:
+        errors.append(
+            "%s: mooncake_instances_address must be a real address of the host, not %s: peers "
+            "cannot connect to it" % (prefix, address)
+        )
+
+    if not isinstance(instances, list):
+        errors.append("%s: mooncake_instances must be a list of instances, got %s" % (prefix, type(instances).__name__))
+        return plans, errors
+
+    range_base = _int(settings.get("range_base"))
+    range_size = _int(settings.get("range_size"))
+    for index, raw in enumerate(instances):
+        where = "%s, mooncake_instances[%d]" % (prefix, index)
+        if not isinstance(raw, dict):
+            errors.append("%s: each instance must be a mapping with at least name and port" % where)
+            continue
+        name = raw.get("name")
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            errors.append(
+                "%s: name %r must be lower-case letters, digits, '-' or '_' (it names the "
+                "systemd unit and the config file)" % (where, name)
+            )
+            name = None
+        else:
+            where = "%s, instance '%s'" % (prefix, name)
+        unknown = sorted(set(raw) - KNOWN_KEYS)
+        if unknown:
+            errors.append("%s: unknown field(s) %s; known fields are %s" % (where, ", ".join(unknown), ", ".join(sorted(KNOWN_KEYS))))
+
+        port = _int(raw.get("port"))
+        port_ok = _check_port(errors, where, "port", port, ephemeral)
+
+        protocol = raw.get("protocol", "tcp")
+        if protocol not in PROTOCOLS:
+            errors.append("%s: protocol %r must be one of %s" % (where, protocol, ", ".join(PROTOCOLS)))
+        device_name = raw.get("device_name", "")
+        if protocol == "rdma" and not device_name:
+            errors.append("%s: protocol rdma needs device_name (an RDMA device such as mlx5_0)" % where)
+        role = raw.get("role", "other")
+        if role not in ROLES:
+            errors.append("%s: role %r must be one of %s" % (where, role, ", ".join(ROLES)))
+
+        buffer_size = _int(raw.get("buffer_size", settings.get("buffer_size")))
+        if buffer_size is None or buffer_size < 1024 * 1024:
+            errors.append("%s: buffer_size must be a whole number of bytes, at least 1 MiB" % where)
+
+        rpc_range = raw.get("rpc_port_range")
+        if rpc_range is None and range_base is not None and range_size is not None:
+            # Automatic ranges follow list order: append new instances to keep the others' ranges.
+            rpc_range = [range_base + index * range_size, range_base + (index + 1) * range_size - 1]
+        rpc_range = [_int(p) for p in rpc_range] if isinstance(rpc_range, (list, tuple)) and len(rpc_range) == 2 else None
+        if rpc_range is None or None in rpc_range or rpc_range[0] > rpc_range[1]:
+            errors.append("%s: rpc_port_range must be [low, high] with low <= high" % where)
+            rpc_range = None
+        elif not (_check_port(errors, where, "rpc_port_range low", rpc_range[0], ephemeral)
+                  and _check_port(errors, where, "rpc_port_range high", rpc_range[1], ephemeral)):
+            rpc_range = None
+        elif _overlaps(rpc_range, ephemeral):
+            errors.append(
+                "%s: rpc_port_range %d-%d overlaps the kernel's ephemeral range %d-%d"
+                % (where, rpc_range[0], rpc_range[1], ephemeral[0], ephemeral[1])
+            )
+            rpc_range = None
+
+        env = raw.get("env", {})
+        if not isinstance(env, dict) or not all(isinstance(k, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) for k in env):
+            errors.append("%s: env must map variable names to values" % where)
+            env = {}
+        command = raw.get("command")
+        if command is not None and (not isinstance(command, str) or not command.startswith("/")):
+            errors.append("%s: command must be a command line starting with an absolute path" % where)
+
+        metadata_server = raw.get("metadata_server", settings.get("metadata_server"))
+        _check_metadata_server(errors, where, metadata_server)
+        if isinstance(metadata_server, str) and "0.0.0.0" in metadata_server:
+            errors.append("%s: metadata_server %s points at 0.0.0.0; use the etcd member's real address" % (where, metadata_server))
+
+        if port_ok and port in reserved:
+            errors.append(
+                "%s: port %d is already used by %s on this host; choose another port"
+                % (where, port, reserved[port])
+            )
+        plans.append(
+            {
+                "name": name,
+                "role": role,
+                "port": port,
+                "protocol": protocol,
+                "device_name": device_name,
+                "buffer_size": buffer_size,
+                "address": address,
+                "segment": "%s:%s" % (address, port),
+                "metadata_server": metadata_server,
+                "rpc_port_range": rpc_range,
+                "env": dict((k, str(v)) for k, v in env.items()),
+                "command": command,
+            }
+        )
+
+    _check_collisions(errors, prefix, plans, reserved)
+    return plans, errors
+
+
+def _check_collisions(errors, prefix, plans, reserved):
+    """Names, ports and random-port ranges must be distinct across the host's instances."""
+    by_name = {}
+    by_port = {}
+    for plan in plans:
+        if plan["name"] is not None:
+            by_name.setdefault(plan["name"], []).append(plan)
+        if plan["port"] is not None:
+            by_port.setdefault(plan["port"], []).append(plan)
+    for name, same in sorted(by_name.items()):
+        if len(same) > 1:
+            errors.append(
+                "%s: %d instances are named '%s' (ports %s); every instance on a host needs its "
+                "own name" % (prefix, len(same), name, ", ".join(str(p["port"]) for p in same))
+            )
+    for port, same in sorted(by_port.items()):
+        if len(same) > 1:
+            errors.append(
+                "%s: instances %s all use port %d; give each instance its own port"
+                % (prefix, " and ".join("'%s'" % p["name"] for p in same), port)
+            )
+    ranged = [p for p in plans if p["rpc_port_range"]]
+    for i, a in enumerate(ranged):
+        for b in ranged[i + 1:]:
+            if _overlaps(a["rpc_port_range"], b["rpc_port_range"]):
+                errors.append(
+                    "%s: the random-port ranges of '%s' (%d-%d) and '%s' (%d-%d) overlap; "
+                    "instances would steal each other's ports"
+                    % ((prefix, a["name"]) + tuple(a["rpc_port_range"]) + (b["name"],) + tuple(b["rpc_port_range"]))
+                )
+        for other in plans:
+            if other["port"] is not None and a["rpc_port_range"][0] <= other["port"] <= a["rpc_port_range"][1]:
+                errors.append(
+                    "%s: port %d of '%s' lies inside the random-port range %d-%d of '%s'"
+                    % ((prefix, other["port"], other["name"]) + tuple(a["rpc_port_range"]) + (a["name"],))
+                )
+        for port, what in sorted(reserved.items()):
+            if a["rpc_port_range"][0] <= port <= a["rpc_port_range"][1]:
+                errors.append(
+                    "%s: the random-port range %d-%d of '%s' contains port %d of %s"
+                    % ((prefix,) + tuple(a["rpc_port_range"]) + (a["name"], port, what))
+                )

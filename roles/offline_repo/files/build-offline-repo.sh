@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# build-offline-repo.sh CACHE_DIR PACKAGE...
+# On the controller: download PACKAGE and everything it depends on (Depends, Pre-Depends,
+# recursively) from the controller's own apt sources, index it as a flat apt repository and
+# pack it into one tarball. The result is cached by package list and release, so a second run
+# only prints the path. Prints the tarball's path on stdout.
+set -euo pipefail
+cache=$1
+shift
+release=$(. /etc/os-release && echo "${VERSION_CODENAME:?}")
+arch=$(dpkg --print-architecture)
+key=$(printf '%s\n' "$release" "$arch" "$@" | sort -u | sha256sum | cut -c1-16)
+out="$cache/$release-$arch-$key"
+if [ -s "$out/repo.tar" ]; then
+  echo "$out/repo.tar"
+  exit 0
+fi
+
+for pkg in "$@"; do
+  # (no grep -q on a pipe: with pipefail its early exit fails the pipe)
+  if ! grep -q 'Candidate: [0-9]' <<<"$(apt-cache policy "$pkg")"; then
+    echo "build-offline-repo: the controller's apt has no candidate for '$pkg' ($release/$arch); run apt-get update on the controller" >&2
+    exit 1
+  fi
+done
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/.build.XXXXXX")
+trap 'rm -rf -- "$work"' EXIT
+mkdir -p "$work/repo"
+# Names only (no <virtual> entries): providers of virtual packages are listed under them.
+apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+  --no-replaces --no-enhances "$@" | grep '^[a-z0-9]' | sort -u >"$work/closure.txt"
+(cd "$work/repo" && apt-get download -q $(cat "$work/closure.txt") >"$work/download.log" 2>&1) \
+  || { tail -n 20 "$work/download.log" >&2; exit 1; }
+(cd "$work/repo" && apt-ftparchive packages . >Packages 2>/dev/null && gzip -9n -k Packages)
+printf '%s\n' "$@" >"$work/repo/REQUESTED"
+# Deterministic archive: same files in, same bytes out.
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$work/repo" -cf "$work/repo.tar" .
+mkdir -p "$out"
+mv "$work/repo.tar" "$out/repo.tar"
+echo "build-offline-repo: $(wc -l <"$work/closure.txt") packages for $release/$arch in $out" >&2
+echo "$out/repo.tar"

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# make lab: start the lab hosts of an inventory, deploy site.yml on them, print the report.
+# On failure the lab is removed again (nothing half-made is left behind); KEEP_LAB=1 keeps it
+# for debugging.
+set -euo pipefail
+inventory=${1:-inventories/lab}
+start=$(date +%s)
+cleanup() {
+  rc=$?
+  if [ $rc -ne 0 ] && [ "${KEEP_LAB:-0}" != 1 ]; then
+    echo "lab: failed (exit $rc); removing the lab (KEEP_LAB=1 keeps it)" >&2
+    ansible-playbook -i "$inventory" playbooks/lab_destroy.yml >/dev/null \
+      || echo "lab: the cleanup failed as well; run make lab-destroy" >&2
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+ansible-playbook -i "$inventory" playbooks/lab_create.yml
+ansible-playbook -i "$inventory" site.yml
+echo "lab: ready in $(( $(date +%s) - start )) s; report: reports/verify-report.json; remove with: make lab-destroy"

@@ -1,0 +1,269 @@
+"""Two real mooncake agents on 127.0.0.1 against a real etcd.
+
+Needs MOONCAKE_TEST_ETCD (path of an etcd binary) and a Python that imports
+mooncake.engine (MOONCAKE_TEST_PYTHON, default: this interpreter). Skips with
+the reason otherwise. Everything started here is stopped by PID.
+"""
+import base64
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+AGENT = Path(__file__).resolve().parents[2] / "roles/instances/files/mooncake_agent.py"
+HOST = "127.0.0.1"
+MIB = 1 << 20
+TRANSFER_SIZE = 4 * MIB
+BUFFER_SIZE = 16 * MIB          # >= 2 x TRANSFER_SIZE: write half + read-back half
+RANGE_WIDTH = 50                # random-port range per agent
+START_TIMEOUT = 20
+STOP_TIMEOUT = 15
+
+
+# ---------------------------------------------------------------- helpers
+
+def port_is_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("0.0.0.0", port))  # the engine binds 0.0.0.0
+        except OSError:
+            return False
+    return True
+
+
+def free_block(width, taken):
+    """A run of free ports below the ephemeral range, as the engine requires."""
+    for _ in range(200):
+        first = random.randrange(20000, 30000 - width)
+        block = range(first, first + width)
+        if not taken.intersection(block) and all(map(port_is_free, block)):
+            taken.update(block)
+            return block
+    raise RuntimeError(f"no block of {width} free ports found")
+
+
+def stop(proc):
+    """SIGTERM by PID, SIGKILL if it hangs; returns the exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def wait_until(check, timeout, what, proc=None, log=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"{what}: process exited {proc.returncode}\n{log.read_text()}")
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"{what}: not ready after {timeout}s" + (f"\n{log.read_text()}" if log else ""))
+
+
+def agent_cli(python, *args):
+    result = subprocess.run([python, str(AGENT), *args], capture_output=True,
+                            text=True, timeout=60)
+    return result.returncode, json.loads(result.stdout)
+
+
+def etcd_keys(client_port, prefix="mooncake/"):
+    """Keys and values under prefix, via etcd's v3 JSON gateway."""
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    body = json.dumps({"key": b64(prefix), "range_end": b64(end)}).encode()
+    with urllib.request.urlopen(f"http://{HOST}:{client_port}/v3/kv/range",
+                                body, timeout=5) as resp:
+        kvs = json.load(resp).get("kvs", [])
+    return {unb64(kv["key"]): json.loads(unb64(kv["value"])) for kv in kvs}
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def unb64(text):
+    return base64.b64decode(text).decode()
+
+
+def listening_ports(pid):
+    """{(address, port)} of the TCP sockets pid listens on, from ss -ltnpH."""
+    out = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True,
+                         check=True).stdout
+    found = set()
+    for line in out.splitlines():
+        fields = line.split()
+        if f"pid={pid}," in line:
+            address, _, port = fields[3].rpartition(":")
+            found.add((address, int(port)))
+    return found
+
+
+# ---------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def python():
+    exe = os.environ.get("MOONCAKE_TEST_PYTHON", sys.executable)
+    probe = subprocess.run([exe, "-c", "import mooncake.engine"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"mooncake.engine does not import in {exe} "
+                    f"(set MOONCAKE_TEST_PYTHON): {probe.stderr.strip()[-300:]}")
+    if shutil.which("ss") is None:
+        pytest.skip("ss (iproute2) is not installed")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def ports():
+    return set()
+
+
+@pytest.fixture(scope="module")
+def etcd(python, ports, tmp_path_factory):
+    binary = os.environ.get("MOONCAKE_TEST_ETCD")
+    if not binary:
+        pytest.skip("MOONCAKE_TEST_ETCD (path of an etcd binary) is not set")
+    client, peer = free_block(2, ports)
+    tmp = tmp_path_factory.mktemp("etcd")
+    log = tmp / "etcd.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [binary, "--name", "test", "--data-dir", str(tmp / "data"),
+             "--listen-client-urls", f"http://{HOST}:{client}",
+             "--advertise-client-urls", f"http://{HOST}:{client}",
+             "--listen-peer-urls", f"http://{HOST}:{peer}",
+             "--initial-advertise-peer-urls", f"http://{HOST}:{peer}",
+             "--initial-cluster", f"test=http://{HOST}:{peer}"],
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: etcd_healthy(client), START_TIMEOUT, "etcd", proc, log)
+        yield client
+    finally:
+        stop(proc)
+
+
+def etcd_healthy(client_port):
+    try:
+        with urllib.request.urlopen(f"http://{HOST}:{client_port}/health", timeout=1) as r:
+            return json.load(r).get("health") == "true"
+    except OSError:
+        return False
+
+
+class Agent:
+    """One `serve` subprocess with its own config, socket and port range."""
+
+    def __init__(self, python, etcd_port, ports, workdir, name):
+        self.python = python
+        self.port = free_block(1, ports)[0]
+        self.segment = f"{HOST}:{self.port}"
+        self.rpc_range = free_block(RANGE_WIDTH, ports)
+        self.socket = str(workdir / f"{name}.sock")
+        self.log = workdir / f"{name}.log"
+        config = workdir / f"{name}.json"
+        config.write_text(json.dumps({
+            "local_hostname": self.segment,
+            "metadata_server": f"etcd://{HOST}:{etcd_port}",
+            "protocol": "tcp", "device_name": "", "buffer_size": BUFFER_SIZE,
+            "control_socket": self.socket, "name": name}))
+        env = dict(os.environ, MC_LEGACY_RPC_PORT_BINDING="1",
+                   MC_TCP_BIND_ADDRESS=HOST, MC_FORCE_TCP="1",
+                   MC_MIN_RPC_PORT=str(self.rpc_range[0]),
+                   MC_MAX_RPC_PORT=str(self.rpc_range[-1]))
+        env.pop("NOTIFY_SOCKET", None)
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(
+                [python, str(AGENT), "serve", "--config", str(config)],
+                stdout=out, stderr=subprocess.STDOUT, env=env)
+        wait_until(lambda: os.path.exists(self.socket), START_TIMEOUT,
+                   f"agent {name}", self.proc, self.log)
+
+    def cli(self, *args):
+        return agent_cli(self.python, *args, "--socket", self.socket)
+
+
+@pytest.fixture(scope="module")
+def agents(python, etcd, ports, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("agents")
+    started = []
+    try:
+        for name in ("prefill", "decode"):
+            started.append(Agent(python, etcd, ports, workdir, name))
+        yield started
+    finally:
+        for agent in started:
+            stop(agent.proc)
+
+
+# ---------------------------------------------------------------- tests
+
+def test_ping_reports_segment(agents):
+    for agent in agents:
+        rc, reply = agent.cli("ping")
+        assert rc == 0, reply
+        assert reply["ok"] is True
+        assert reply["segment"] == agent.segment
+        assert reply["rpc_port"] == agent.port  # legacy binding: the configured port
+        assert reply["buffer_size"] == BUFFER_SIZE
+
+
+@pytest.mark.parametrize("direction", [(0, 1), (1, 0)], ids=["prefill->decode", "decode->prefill"])
+def test_transfer_matches(agents, direction):
+    source, target = (agents[i] for i in direction)
+    rc, reply = source.cli("transfer", "--peer", target.segment,
+                           "--size", str(TRANSFER_SIZE), "--rounds", "2")
+    assert rc == 0, reply
+    assert reply["ok"] is True and reply["match"] is True
+    assert reply["bytes"] == TRANSFER_SIZE
+    assert reply["write_gib_per_s"] > 0 and reply["read_gib_per_s"] > 0
+
+
+def test_bad_requests_are_answered_not_fatal(agents):
+    agent = agents[0]
+    rc, reply = agent.cli("transfer", "--peer", f"{HOST}:1", "--size", "1024")
+    assert rc == 1 and reply["ok"] is False and f"{HOST}:1" in reply["error"]
+    rc, reply = agent.cli("transfer", "--peer", agents[1].segment,
+                          "--size", str(BUFFER_SIZE))
+    assert rc == 1 and reply["ok"] is False and "buffer" in reply["error"]
+    assert agent.cli("ping")[0] == 0
+
+
+def test_each_agent_listens_on_its_port_and_range_only(agents):
+    for agent in agents:
+        listening = listening_ports(agent.proc.pid)
+        outside_range = {p for _, p in listening if p not in agent.rpc_range}
+        assert outside_range == {agent.port}, listening
+        assert ("0.0.0.0", agent.port) in listening
+
+
+def test_metadata_advertises_segment(agents, etcd):
+    keys = etcd_keys(etcd)
+    for agent in agents:
+        rpc = keys[f"mooncake/rpc_meta/{agent.segment}"]
+        assert (rpc["ip_or_host_name"], rpc["rpc_port"]) == (HOST, agent.port)
+        ram = keys[f"mooncake/ram/{agent.segment}"]
+        assert ram["tcp_data_host"] == HOST
+        assert ram["tcp_data_port"] in agent.rpc_range
+
+
+def test_clean_stop_removes_socket_and_metadata(python, etcd, ports, tmp_path):
+    agent = Agent(python, etcd, ports, tmp_path, "shortlived")
+    try:
+        assert f"mooncake/ram/{agent.segment}" in etcd_keys(etcd)
+    finally:
+        assert stop(agent.proc) == 0, agent.log.read_text()
+    assert not os.path.exists(agent.socket)
+    assert not [k for k in etcd_keys(etcd) if k.endswith(agent.segment)]
