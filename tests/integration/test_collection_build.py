@@ -10,7 +10,7 @@ import pytest
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # Things that exist in a working clone (lab state, caches, reports) and must never ship.
 FORBIDDEN_PARTS = {".venv", ".cache", ".lab", ".ansible", "collections", "reports", "dist", "__pycache__", ".git"}
-REQUIRED = {"galaxy.yml", "meta/runtime.yml", "README.md", "plugins/modules/port_bindings.py",
+REQUIRED = {"MANIFEST.json", "meta/runtime.yml", "README.md", "plugins/modules/port_bindings.py",
             "roles/etcd/tasks/main.yml", "roles/instances/files/mooncake_agent.py"}
 
 
