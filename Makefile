@@ -35,6 +35,9 @@ unit: bootstrap ## pytest: unit tests and the agent against a real etcd
 molecule: bootstrap ## molecule test for every scenario
 	scripts/molecule.sh
 
+bench: bootstrap ## Figures: lab creation, fresh deploy and no-op re-run wall times, task counts, throughput
+	scripts/bench.sh $(LAB_INVENTORY)
+
 build: bootstrap ## Build the collection tarball into dist/
 	ansible-galaxy collection build --force --output-path dist
 

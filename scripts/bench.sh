@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make bench: figures, not a timed test. On a fresh lab (recreated from the cached image):
+# wall time of lab creation, of a fresh deploy and of a no-op re-run, the changed and task
+# counts of each, and the transfer throughput the verification measured.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
+inventory=${1:-inventories/lab}
+out=$(mktemp -d)
+trap 'rm -rf -- "$out"' EXIT
+
+timed() { # timed NAME CMD... -> seconds in $out/NAME.time, output in $out/NAME.log
+  local name=$1 t0
+  shift
+  t0=$(date +%s.%N)
+  "$@" >"$out/$name.log" 2>&1 || { tail -n 40 "$out/$name.log" >&2; return 1; }
+  echo "$(date +%s.%N) - $t0" | bc >"$out/$name.time"
+}
+recap() { # changed/ok counts summed over the hosts of a play log
+  awk '/ : ok=/ {for (i = 1; i <= NF; i++) {split($i, kv, "="); if (kv[1] == "ok") ok += kv[2]; if (kv[1] == "changed") ch += kv[2]}} END {printf "tasks ok=%d changed=%d", ok, ch}' "$1"
+}
+
+ansible-playbook -i "$inventory" playbooks/lab_destroy.yml >/dev/null
+timed create ansible-playbook -i "$inventory" playbooks/lab_create.yml
+timed fresh ansible-playbook -i "$inventory" site.yml
+timed noop ansible-playbook -i "$inventory" site.yml
+
+printf '%-28s %8s  %s\n' "step" "seconds" "counts"
+printf '%-28s %8.1f\n' "lab hosts created" "$(cat "$out/create.time")"
+printf '%-28s %8.1f  %s\n' "fresh deploy (site.yml)" "$(cat "$out/fresh.time")" "$(recap "$out/fresh.log")"
+printf '%-28s %8.1f  %s\n' "no-op re-run (site.yml)" "$(cat "$out/noop.time")" "$(recap "$out/noop.log")"
+printf '%-28s %8.2f\n' "no-op / fresh" "$(echo "$(cat "$out/noop.time") / $(cat "$out/fresh.time")" | bc -l)"
+echo "transfers (write/read GiB/s, from reports/verify-report.json):"
+python3 - <<'PY'
+import json
+for host in json.load(open("reports/verify-report.json")):
+    for inst in host["instances"]:
+        for t in inst["transfers"]:
+            r = t["result"]
+            print("  %s/%s -> %s: write %.2f, read %.2f, %d bytes, match %s" % (
+                host["host"], inst["instance"], t["peer"], r.get("write_gib_per_s", 0),
+                r.get("read_gib_per_s", 0), r.get("bytes", 0), r.get("match")))
+PY
