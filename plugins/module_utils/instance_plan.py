@@ -67,20 +67,50 @@ def _check_port(errors, where, field, port, ephemeral):
     return True
 
 
+# host:port of an etcd endpoint, and http(s)://host[:port]/path of an HTTP metadata server;
+# an IPv6 host is written in brackets.
+_HOST = r"(?:(?P<name>[A-Za-z0-9.\-]+)|\[(?P<ip6>[0-9A-Fa-f:.]+)\])"
+ETCD_ENDPOINT = re.compile(r"^" + _HOST + r":(?P<port>\d{1,5})$")
+HTTP_URL = re.compile(r"^https?://" + _HOST + r"(?::(?P<port>\d{1,5}))?/\S*$")
+
+
+def _metadata_hosts(value):
+    """The hosts a metadata_server names, [] for P2PHANDSHAKE, None when the form is wrong.
+
+    The forms the engine accepts: etcd://h:p[,h:p], http(s)://h[:p]/path, P2PHANDSHAKE.
+    """
+    if value == "P2PHANDSHAKE":
+        return []
+    if not isinstance(value, str):
+        return None
+    if value.startswith("etcd://"):
+        matches = [ETCD_ENDPOINT.match(e) for e in value[len("etcd://"):].split(",")]
+    else:
+        matches = [HTTP_URL.match(value)]
+    hosts = []
+    for match in matches:
+        if match is None or (match.group("port") is not None and not 1 <= int(match.group("port")) <= 65535):
+            return None
+        hosts.append(match.group("name") or match.group("ip6"))
+    return hosts
+
+
 def _check_metadata_server(errors, where, value):
-    """The forms the engine accepts: etcd://h:p[,h:p], http(s)://.../metadata, P2PHANDSHAKE."""
-    if value == "P2PHANDSHAKE" or (isinstance(value, str) and re.match(r"^https?://[^/\s]+/\S*$", value)):
+    hosts = _metadata_hosts(value)
+    if hosts is None:
+        errors.append(
+            "%s: metadata_server %r is not usable; write etcd://IP:PORT[,IP:PORT] (an etcd the host "
+            "can reach, not 0.0.0.0), http://HOST:PORT/metadata or P2PHANDSHAKE (redis:// aborts "
+            "the PyPI build); with no etcd group in the inventory, set mooncake_instances_metadata_server"
+            % (where, value)
+        )
         return
-    if isinstance(value, str) and value.startswith("etcd://"):
-        endpoints = value[len("etcd://"):].split(",")
-        if all(re.match(r"^[A-Za-z0-9.\-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$", e) for e in endpoints):
-            return
-    errors.append(
-        "%s: metadata_server %r is not usable; write etcd://IP:PORT[,IP:PORT] (an etcd the host "
-        "can reach, not 0.0.0.0), http://HOST:PORT/metadata or P2PHANDSHAKE (redis:// aborts "
-        "the PyPI build); with no etcd group in the inventory, set mooncake_instances_metadata_server"
-        % (where, value)
-    )
+    for host in hosts:
+        if _is_ip(host) and ipaddress.ip_address(host).is_unspecified:
+            errors.append(
+                "%s: metadata_server %s points at %s, an address to listen on, not one to connect "
+                "to; use the etcd member's real address" % (where, value, host)
+            )
 
 
 def _overlaps(a, b):
@@ -102,10 +132,18 @@ def plan_instances(host, instances, settings):
     """
     errors = []
     plans = []
-    ephemeral = tuple(settings.get("ephemeral_range") or DEFAULT_EPHEMERAL_RANGE)
+    prefix = "host %s" % host
+    # Values templated by Ansible may arrive as strings ("32768"): compare them as numbers.
+    ephemeral = settings.get("ephemeral_range") or DEFAULT_EPHEMERAL_RANGE
+    ephemeral = tuple(_int(p) for p in ephemeral) if isinstance(ephemeral, (list, tuple)) and len(ephemeral) == 2 else (None, None)
+    if None in ephemeral or ephemeral[0] > ephemeral[1]:
+        errors.append(
+            "%s: the ephemeral port range %r must be [low, high], as in net.ipv4.ip_local_port_range"
+            % (prefix, settings.get("ephemeral_range"))
+        )
+        ephemeral = DEFAULT_EPHEMERAL_RANGE
     reserved = dict((int(p), what) for p, what in (settings.get("reserved_ports") or {}).items())
     address = settings.get("address")
-    prefix = "host %s" % host
 
     if not _is_ip(address):
         errors.append(
@@ -187,8 +225,6 @@ def plan_instances(host, instances, settings):
 
         metadata_server = raw.get("metadata_server", settings.get("metadata_server"))
         _check_metadata_server(errors, where, metadata_server)
-        if isinstance(metadata_server, str) and "0.0.0.0" in metadata_server:
-            errors.append("%s: metadata_server %s points at 0.0.0.0; use the etcd member's real address" % (where, metadata_server))
 
         if port_ok and port in reserved:
             errors.append(

@@ -12,7 +12,8 @@ DOCUMENTATION = r"""
 module: port_bindings
 short_description: Check which process and systemd unit hold the ports you expect
 version_added: 0.1.0
-author: mooncake.deploy contributors
+author:
+  - mooncake.deploy maintainers (!UNKNOWN)
 description:
   - Reads the host's listening TCP sockets (IPv4 and IPv6) from procfs and maps each one to
     the process and systemd unit that holds it.
@@ -55,13 +56,19 @@ options:
     description: Fail when an expectation does not hold. With C(false), report only.
     type: bool
     default: true
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
+    details: The module only reads procfs, so check mode runs the same checks.
   diff_mode:
     support: none
+  platform:
+    platforms: linux
 notes:
   - Needs root to see the processes of other users.
+  - Linux only; it reads C(/proc/net/tcp), C(/proc/net/tcp6) and C(/proc/PID/{fd,comm,cmdline,cgroup}).
 """
 
 EXAMPLES = r"""
