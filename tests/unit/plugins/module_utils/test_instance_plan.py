@@ -1,0 +1,405 @@
+# -*- coding: utf-8 -*-
+# Copyright: mooncake.deploy contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""plan_instances: every check, one at a time and together, and the plan it returns."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.mooncake.deploy.plugins.module_utils.instance_plan import plan_instances
+
+MIB = 1024 * 1024
+HOST = "node1"
+# What the instances role passes for the lab's node1, which also runs etcd.
+SETTINGS = {
+    "address": "10.231.0.11",
+    "metadata_server": "etcd://10.231.0.11:2379",
+    "buffer_size": 256 * MIB,
+    "range_base": 20000,
+    "range_size": 100,
+    "reserved_ports": {"2379": "etcd (client)", "2380": "etcd (peer)"},
+    "ephemeral_range": [32768, 60999],
+}
+SEED = [
+    {"name": "prefill", "role": "prefill", "port": 15624},
+    {"name": "decode", "role": "decode", "port": 15625},
+]
+
+
+def plan(instances, **settings):
+    merged = dict(SETTINGS)
+    merged.update(settings)
+    return plan_instances(HOST, instances, merged)
+
+
+def errors_of(instances, **settings):
+    return plan(instances, **settings)[1]
+
+
+def only_error(instances, **settings):
+    errors = errors_of(instances, **settings)
+    assert len(errors) == 1, errors
+    return errors[0]
+
+
+# ---------------------------------------------------------------- the happy path
+
+
+def test_seed_case_plans_two_instances_with_their_own_segments_and_ranges():
+    plans, errors = plan(SEED)
+    assert errors == []
+    assert [p["name"] for p in plans] == ["prefill", "decode"]
+    prefill, decode = plans
+    assert prefill["segment"] == "10.231.0.11:15624"
+    assert decode["segment"] == "10.231.0.11:15625"
+    # Automatic random-port ranges follow list order, range_size ports each.
+    assert prefill["rpc_port_range"] == [20000, 20099]
+    assert decode["rpc_port_range"] == [20100, 20199]
+    assert prefill == {
+        "name": "prefill",
+        "role": "prefill",
+        "port": 15624,
+        "protocol": "tcp",
+        "device_name": "",
+        "buffer_size": 256 * MIB,
+        "address": "10.231.0.11",
+        "segment": "10.231.0.11:15624",
+        "metadata_server": "etcd://10.231.0.11:2379",
+        "rpc_port_range": [20000, 20099],
+        "env": {},
+        "command": None,
+    }
+
+
+def test_instance_values_override_the_role_settings():
+    plans, errors = plan([{
+        "name": "decode-rdma",
+        "role": "decode",
+        "port": "15630",  # templated values arrive as strings
+        "protocol": "rdma",
+        "device_name": "mlx5_0",
+        "buffer_size": 64 * MIB,
+        "rpc_port_range": [21000, 21049],
+        "env": {"MC_GID_INDEX": 3, "MC_FORCE_TCP": "0"},
+        "command": "/opt/mooncake/venv/bin/python -m my_server",
+        "metadata_server": "http://10.231.0.12:8080/metadata",
+    }])
+    assert errors == []
+    (only,) = plans
+    assert only["port"] == 15630
+    assert only["segment"] == "10.231.0.11:15630"
+    assert only["protocol"] == "rdma" and only["device_name"] == "mlx5_0"
+    assert only["buffer_size"] == 64 * MIB
+    assert only["rpc_port_range"] == [21000, 21049]
+    assert only["env"] == {"MC_GID_INDEX": "3", "MC_FORCE_TCP": "0"}
+    assert only["metadata_server"] == "http://10.231.0.12:8080/metadata"
+
+
+def test_automatic_range_keeps_list_position_when_an_earlier_instance_has_its_own():
+    plans, errors = plan([
+        {"name": "a", "port": 15624, "rpc_port_range": [25000, 25099]},
+        {"name": "b", "port": 15625},
+    ])
+    assert errors == []
+    assert [p["rpc_port_range"] for p in plans] == [[25000, 25099], [20100, 20199]]
+
+
+def test_templated_settings_as_strings_are_compared_as_numbers():
+    plans, errors = plan(SEED, range_base="20000", range_size="100", buffer_size=str(256 * MIB),
+                         ephemeral_range=["32768", "60999"])
+    assert errors == []
+    assert plans[1]["rpc_port_range"] == [20100, 20199]
+
+
+def test_no_instances_is_a_valid_plan():
+    assert plan([]) == ([], [])
+
+
+# ---------------------------------------------------------------- names
+
+
+def test_duplicate_names_name_the_host_the_name_and_both_ports():
+    message = only_error([{"name": "prefill", "port": 15624}, {"name": "prefill", "port": 15626}])
+    assert message.startswith("host node1: ")
+    assert "2 instances are named 'prefill'" in message
+    assert "ports 15624, 15626" in message
+
+
+@pytest.mark.parametrize("name", ["Prefill", "pre fill", "../etc", "-x", "", None, 7])
+def test_names_that_cannot_name_a_unit_are_rejected(name):
+    message = only_error([{"name": name, "port": 15624}])
+    assert "host node1, mooncake_instances[0]: name %r must be lower-case" % (name,) in message
+
+
+# ---------------------------------------------------------------- ports
+
+
+def test_duplicate_ports_name_the_host_both_instances_and_the_port():
+    message = only_error([{"name": "prefill", "port": 15624}, {"name": "decode", "port": 15624}])
+    assert message == (
+        "host node1: instances 'prefill' and 'decode' all use port 15624; "
+        "give each instance its own port"
+    )
+
+
+@pytest.mark.parametrize("port", [80, 1023, 0, -1, 65536, "http", 15624.5, True, None])
+def test_ports_outside_1024_to_65535_or_not_whole_numbers_are_rejected(port):
+    message = only_error([{"name": "prefill", "port": port}])
+    assert message.startswith("host node1, instance 'prefill': port must be a whole number from 1024 to 65535")
+    assert "root" in message
+
+
+@pytest.mark.parametrize("port", [1024, 32767, 61000, 65535])
+def test_ports_at_the_edges_of_the_allowed_ranges_are_accepted(port):
+    # rpc ranges far away from the edges, so only the port itself is under test
+    assert errors_of([{"name": "prefill", "port": port, "rpc_port_range": [20000, 20009]}]) == []
+
+
+@pytest.mark.parametrize("port", [32768, 40000, 60999])
+def test_ports_in_the_ephemeral_range_are_rejected(port):
+    message = only_error([{"name": "prefill", "port": port}])
+    assert message == (
+        "host node1, instance 'prefill': port %d is inside the kernel's ephemeral port range "
+        "32768-60999, where any outgoing connection can take it; choose a port outside that range" % port
+    )
+
+
+def test_the_ephemeral_range_comes_from_the_settings():
+    instances = [{"name": "prefill", "port": 35000}]
+    assert errors_of(instances, ephemeral_range=[40000, 50000]) == []
+    assert "ephemeral port range 30000-36000" in only_error(instances, ephemeral_range=[30000, 36000], range_base=20000)
+
+
+def test_a_broken_ephemeral_range_setting_is_reported():
+    message = only_error(SEED, ephemeral_range=[60999, 32768])
+    assert "the ephemeral port range [60999, 32768] must be [low, high]" in message
+
+
+def test_reserved_ports_name_what_holds_them():
+    message = only_error([{"name": "prefill", "port": 2379}])
+    assert message == (
+        "host node1, instance 'prefill': port 2379 is already used by etcd (client) on this host; "
+        "choose another port"
+    )
+
+
+def test_reserved_ports_only_apply_where_the_service_runs():
+    assert errors_of([{"name": "prefill", "port": 2379}], reserved_ports={}) == []
+
+
+# ---------------------------------------------------------------- random-port ranges
+
+
+def test_overlapping_random_port_ranges_are_rejected():
+    message = only_error([
+        {"name": "prefill", "port": 15624, "rpc_port_range": [20000, 20150]},
+        {"name": "decode", "port": 15625},  # automatic: 20100-20199
+    ])
+    assert message == (
+        "host node1: the random-port ranges of 'prefill' (20000-20150) and 'decode' (20100-20199) "
+        "overlap; instances would steal each other's ports"
+    )
+
+
+def test_a_port_inside_another_instances_random_range_is_rejected():
+    message = only_error([
+        {"name": "prefill", "port": 15624},   # automatic range 20000-20099
+        {"name": "decode", "port": 20050, "rpc_port_range": [21000, 21099]},
+    ])
+    assert message == "host node1: port 20050 of 'decode' lies inside the random-port range 20000-20099 of 'prefill'"
+
+
+def test_a_random_range_over_a_reserved_port_is_rejected():
+    message = only_error([{"name": "prefill", "port": 15624, "rpc_port_range": [2300, 2379]}])
+    assert message == "host node1: the random-port range 2300-2379 of 'prefill' contains port 2379 of etcd (client)"
+    errors = errors_of([{"name": "prefill", "port": 15624, "rpc_port_range": [2300, 2399]}])
+    assert [e.rsplit(" of ", 1)[1] for e in errors] == ["etcd (client)", "etcd (peer)"]
+
+
+def test_a_random_range_ending_in_the_ephemeral_range_is_rejected():
+    message = only_error([{"name": "prefill", "port": 15624, "rpc_port_range": [30000, 33000]}])
+    assert "rpc_port_range high 33000 is inside the kernel's ephemeral port range 32768-60999" in message
+
+
+def test_a_random_range_spanning_the_ephemeral_range_is_rejected():
+    message = only_error([{"name": "prefill", "port": 15624, "rpc_port_range": [30000, 62000]}])
+    assert message == (
+        "host node1, instance 'prefill': rpc_port_range 30000-62000 overlaps the kernel's "
+        "ephemeral range 32768-60999"
+    )
+
+
+@pytest.mark.parametrize("rpc_range", [[20100, 20000], [20000], "20000-20099", [20000, "x"]])
+def test_malformed_random_ranges_are_rejected(rpc_range):
+    message = only_error([{"name": "prefill", "port": 15624, "rpc_port_range": rpc_range}])
+    assert message == "host node1, instance 'prefill': rpc_port_range must be [low, high] with low <= high"
+
+
+def test_without_a_range_base_every_instance_needs_its_own_range():
+    message = only_error([{"name": "prefill", "port": 15624}], range_base=None)
+    assert "rpc_port_range must be [low, high]" in message
+
+
+# ---------------------------------------------------------------- protocol and device
+
+
+def test_unknown_protocol_is_rejected():
+    message = only_error([{"name": "prefill", "port": 15624, "protocol": "udp"}])
+    assert message == "host node1, instance 'prefill': protocol 'udp' must be one of tcp, rdma"
+
+
+def test_rdma_needs_a_device():
+    message = only_error([{"name": "prefill", "port": 15624, "protocol": "rdma"}])
+    assert message == "host node1, instance 'prefill': protocol rdma needs device_name (an RDMA device such as mlx5_0)"
+    assert errors_of([{"name": "prefill", "port": 15624, "protocol": "rdma", "device_name": "mlx5_0"}]) == []
+
+
+# ---------------------------------------------------------------- metadata_server
+
+
+@pytest.mark.parametrize("server", [
+    "etcd://10.231.0.11:2379",
+    "etcd://10.231.0.11:2379,10.231.0.12:2379,10.231.0.13:2379",
+    "etcd://etcd-0.cluster.local:2379",
+    "etcd://[fd00::11]:2379",
+    "http://10.231.0.11:8080/metadata",
+    "https://meta.example.com/metadata",
+    "P2PHANDSHAKE",
+])
+def test_metadata_server_forms_the_engine_accepts(server):
+    assert errors_of(SEED, metadata_server=server) == []
+
+
+@pytest.mark.parametrize("server", [
+    "redis://10.231.0.11:6379",         # aborts the PyPI build
+    "http://10.231.0.11:2379",          # etcd's port over HTTP without a path: 404
+    "10.231.0.11:2379",                 # no scheme
+    "etcd://",
+    "etcd://10.231.0.11",               # no port
+    "etcd://10.231.0.11:99999",
+    "etcd://10.231.0.11:2379,",         # empty endpoint
+    "etcd://10.231.0.11:2379/prefix",
+    "p2phandshake",
+    "",
+    None,                               # no etcd group and no explicit setting
+    2379,
+])
+def test_metadata_server_forms_the_engine_rejects(server):
+    errors = errors_of([{"name": "prefill", "port": 15624}], metadata_server=server)
+    assert errors == [
+        "host node1, instance 'prefill': metadata_server %r is not usable; write "
+        "etcd://IP:PORT[,IP:PORT] (an etcd the host can reach, not 0.0.0.0), "
+        "http://HOST:PORT/metadata or P2PHANDSHAKE (redis:// aborts the PyPI build); with no etcd "
+        "group in the inventory, set mooncake_instances_metadata_server" % (server,)
+    ]
+
+
+@pytest.mark.parametrize("server, host", [
+    ("etcd://0.0.0.0:2379", "0.0.0.0"),
+    ("etcd://10.231.0.11:2379,0.0.0.0:2379", "0.0.0.0"),
+    ("etcd://[::]:2379", "::"),
+    ("http://0.0.0.0:8080/metadata", "0.0.0.0"),
+])
+def test_metadata_server_on_a_wildcard_address_is_rejected(server, host):
+    message = only_error([{"name": "prefill", "port": 15624}], metadata_server=server)
+    assert message == (
+        "host node1, instance 'prefill': metadata_server %s points at %s, an address to listen on, "
+        "not one to connect to; use the etcd member's real address" % (server, host)
+    )
+
+
+def test_metadata_server_of_an_instance_overrides_the_setting():
+    message = only_error([{"name": "decode", "port": 15625, "metadata_server": "redis://10.231.0.11:6379"}])
+    assert "instance 'decode': metadata_server 'redis://10.231.0.11:6379' is not usable" in message
+
+
+# ---------------------------------------------------------------- other fields
+
+
+def test_unknown_fields_are_named():
+    message = only_error([{"name": "prefill", "port": 15624, "prot": "tcp", "buffer": 1}])
+    assert message.startswith("host node1, instance 'prefill': unknown field(s) buffer, prot; known fields are ")
+    assert "metadata_server" in message and "rpc_port_range" in message
+
+
+def test_unknown_role_is_rejected():
+    message = only_error([{"name": "prefill", "port": 15624, "role": "encode"}])
+    assert message == "host node1, instance 'prefill': role 'encode' must be one of prefill, decode, other"
+
+
+@pytest.mark.parametrize("size", [MIB - 1, 0, "big", None])
+def test_buffer_size_must_be_at_least_one_mib(size):
+    message = only_error([{"name": "prefill", "port": 15624, "buffer_size": size}])
+    assert message == "host node1, instance 'prefill': buffer_size must be a whole number of bytes, at least 1 MiB"
+
+
+@pytest.mark.parametrize("env", [["MC_FORCE_TCP=1"], {"MC-FORCE": "1"}, {"1X": "1"}])
+def test_env_must_map_variable_names(env):
+    message = only_error([{"name": "prefill", "port": 15624, "env": env}])
+    assert message == "host node1, instance 'prefill': env must map variable names to values"
+
+
+def test_command_must_start_with_an_absolute_path():
+    message = only_error([{"name": "prefill", "port": 15624, "command": "python -m server"}])
+    assert message == "host node1, instance 'prefill': command must be a command line starting with an absolute path"
+
+
+# ---------------------------------------------------------------- address and shape
+
+
+@pytest.mark.parametrize("address", ["node1", "", None, "10.231.0.300"])
+def test_the_advertised_address_must_be_an_ip(address):
+    message = only_error(SEED, address=address)
+    assert message.startswith("host node1: mooncake_instances_address %r is not an IP address" % (address,))
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "::"])
+def test_the_advertised_address_must_not_be_a_wildcard(address):
+    message = only_error(SEED, address=address)
+    assert message == (
+        "host node1: mooncake_instances_address must be a real address of the host, not %s: "
+        "peers cannot connect to it" % address
+    )
+
+
+def test_the_instance_list_must_be_a_list_of_mappings():
+    assert errors_of({"name": "prefill", "port": 15624}) == [
+        "host node1: mooncake_instances must be a list of instances, got dict"
+    ]
+    assert errors_of(["prefill"]) == [
+        "host node1, mooncake_instances[0]: each instance must be a mapping with at least name and port"
+    ]
+
+
+# ---------------------------------------------------------------- all at once
+
+
+def test_every_problem_is_reported_in_one_run():
+    plans, errors = plan(
+        [
+            {"name": "prefill", "port": 15624},
+            {"name": "Decode", "port": 80, "protocol": "udp", "colour": "red"},
+            {"name": "other", "port": 15624, "protocol": "rdma"},
+        ],
+        address="0.0.0.0",
+        metadata_server="redis://10.231.0.11:6379",
+    )
+    expected = [
+        "host node1: mooncake_instances_address must be a real address of the host, not 0.0.0.0",
+        "host node1, mooncake_instances[1]: name 'Decode' must be lower-case",
+        "host node1, mooncake_instances[1]: unknown field(s) colour",
+        "host node1, mooncake_instances[1]: port must be a whole number from 1024 to 65535",
+        "host node1, mooncake_instances[1]: protocol 'udp' must be one of tcp, rdma",
+        "host node1, instance 'other': protocol rdma needs device_name",
+        "host node1: instances 'prefill' and 'other' all use port 15624",
+    ]
+    for start in expected:
+        assert [e for e in errors if e.startswith(start)], "%r missing from %r" % (start, errors)
+    # metadata_server is wrong for each of the three instances
+    assert len([e for e in errors if "metadata_server 'redis://10.231.0.11:6379' is not usable" in e]) == 3
+    assert len(errors) == len(expected) + 3
+    # the plan still lists every instance, so later checks can see all of them
+    assert len(plans) == 3
