@@ -10,6 +10,7 @@ trap 'rm -rf -- "$work"' EXIT
 
 packages=$(grep -v '^#' "$here/image-packages.txt" | xargs | tr ' ' ,)
 echo "labctl: building $tag from $mirror ($packages)" >&2
+# shellcheck disable=SC2016 # the hooks' $1 is for mmdebstrap to expand, not this shell
 # Hooks: hosts must not share ssh host keys (sshd makes its own at first start); lab hosts
 # have no route out, so they get no apt sources (the roles bring packages).
 mmdebstrap --variant=minbase --include="$packages" \

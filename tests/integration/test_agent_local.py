@@ -42,7 +42,7 @@ def port_is_free(port):
 
 def free_block(width, taken):
     """A run of free ports below the ephemeral range, as the engine requires."""
-    for _ in range(200):
+    for _attempt in range(200):
         first = random.randrange(20000, 30000 - width)
         block = range(first, first + width)
         if not taken.intersection(block) and all(map(port_is_free, block)):
@@ -76,7 +76,7 @@ def wait_until(check, timeout, what, proc=None, log=None):
 
 def agent_cli(python, *args):
     result = subprocess.run([python, str(AGENT), *args], capture_output=True,
-                            text=True, timeout=60)
+                            text=True, timeout=60, check=False)
     return result.returncode, json.loads(result.stdout)
 
 
@@ -106,7 +106,7 @@ def listening_ports(pid):
     for line in out.splitlines():
         fields = line.split()
         if f"pid={pid}," in line:
-            address, _, port = fields[3].rpartition(":")
+            address, _sep, port = fields[3].rpartition(":")
             found.add((address, int(port)))
     return found
 
@@ -117,7 +117,7 @@ def listening_ports(pid):
 def python():
     exe = os.environ.get("MOONCAKE_TEST_PYTHON", sys.executable)
     probe = subprocess.run([exe, "-c", "import mooncake.engine"],
-                           capture_output=True, text=True)
+                           capture_output=True, text=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"mooncake.engine does not import in {exe} "
                     f"(set MOONCAKE_TEST_PYTHON): {probe.stderr.strip()[-300:]}")
@@ -244,7 +244,7 @@ def test_bad_requests_are_answered_not_fatal(agents):
 def test_each_agent_listens_on_its_port_and_range_only(agents):
     for agent in agents:
         listening = listening_ports(agent.proc.pid)
-        outside_range = {p for _, p in listening if p not in agent.rpc_range}
+        outside_range = {p for _addr, p in listening if p not in agent.rpc_range}
         assert outside_range == {agent.port}, listening
         assert ("0.0.0.0", agent.port) in listening
 

@@ -51,9 +51,9 @@ def env_file(host, name):
 
 def test_etcd_listens_only_on_explicit_addresses(host):
     assert host.service("mooncake-etcd").is_running
-    addresses = {address for address, _ in listeners(host, 2379)}
+    addresses = {address for address, _pids in listeners(host, 2379)}
     assert addresses == {lab_ip(host), "127.0.0.1"}
-    assert {address for address, _ in listeners(host, 2380)} == {lab_ip(host)}
+    assert {address for address, _pids in listeners(host, 2380)} == {lab_ip(host)}
     # etcdctl prints the health line on stderr.
     health = host.run("ETCDCTL_API=3 etcdctl --endpoints=http://%s:2379 endpoint health" % lab_ip(host))
     assert health.rc == 0 and "is healthy" in health.stdout + health.stderr
@@ -71,7 +71,7 @@ def test_each_instance_unit_is_active_and_owns_its_port(host):
         pid = main_pid(host, unit)
         held = listeners(host, port)
         assert held, "nothing listens on %d" % port
-        for _, pids in held:
+        for _address, pids in held:
             assert pids == {pid}, "port %d held by %s, not %s (pid %d)" % (port, pids, unit, pid)
 
 
@@ -82,7 +82,7 @@ def test_random_ports_stay_in_each_instances_own_range(host):
         assert env["MC_LEGACY_RPC_PORT_BINDING"] == "1"
         assert env["MC_TCP_BIND_ADDRESS"] == lab_ip(host)
         ranges[name] = (int(env["MC_MIN_RPC_PORT"]), int(env["MC_MAX_RPC_PORT"]))
-    (a_lo, a_hi), (b_lo, b_hi) = ranges.values()
+    (a_lo, a_hi), (b_lo, b_hi) = ranges["prefill"], ranges["decode"]
     assert a_hi < b_lo or b_hi < a_lo, "ranges overlap: %s" % ranges
     for name, port in INSTANCES.items():
         pid = main_pid(host, "mooncake-instance@%s.service" % name)

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/env python
 """Keep one Mooncake transfer engine up under systemd and check its data path.
 
   serve --config PATH        run the engine, register a buffer, answer a unix
@@ -179,7 +179,7 @@ class Agent:
             if not remote:
                 raise AgentError(f"peer {peer}: no segment with a registered "
                                  f"buffer in the metadata")
-            results = [self._round(peer, remote, size) for _ in range(rounds)]
+            results = [self._round(peer, remote, size) for _round_no in range(rounds)]
         finally:
             self.transfer_lock.release()
         reply = summarize(size, results)
@@ -221,10 +221,10 @@ def transfer_args(request):
 
 
 def summarize(size, results):
-    writes = [w for w, _, _ in results]
-    reads = [r for _, r, _ in results]
+    writes = [result[0] for result in results]
+    reads = [result[1] for result in results]
     mean_w, mean_r = sum(writes) / len(writes), sum(reads) / len(reads)
-    return {"ok": True, "match": all(m for _, _, m in results), "bytes": size,
+    return {"ok": True, "match": all(result[2] for result in results), "bytes": size,
             "rounds": len(results),
             "write_seconds": round(min(writes), 6),
             "read_seconds": round(min(reads), 6),

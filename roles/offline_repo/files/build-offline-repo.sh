@@ -7,6 +7,7 @@
 set -euo pipefail
 cache=$1
 shift
+# shellcheck source=/dev/null # the controller's own release
 release=$(. /etc/os-release && echo "${VERSION_CODENAME:?}")
 arch=$(dpkg --print-architecture)
 key=$(printf '%s\n' "$release" "$arch" "$@" | sort -u | sha256sum | cut -c1-16)
@@ -30,7 +31,8 @@ mkdir -p "$work/repo"
 # Names only (no <virtual> entries): providers of virtual packages are listed under them.
 apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances "$@" | grep '^[a-z0-9]' | sort -u >"$work/closure.txt"
-(cd "$work/repo" && apt-get download -q $(cat "$work/closure.txt") >"$work/download.log" 2>&1) \
+mapfile -t closure <"$work/closure.txt"
+(cd "$work/repo" && apt-get download -q "${closure[@]}" >"$work/download.log" 2>&1) \
   || { tail -n 20 "$work/download.log" >&2; exit 1; }
 (cd "$work/repo" && apt-ftparchive packages . >Packages 2>/dev/null && gzip -9n -k Packages)
 printf '%s\n' "$@" >"$work/repo/REQUESTED"
