@@ -12,8 +12,8 @@ export PATH="$top/.venv/bin:$PATH"
 python_version=3.11
 
 # ansible-test bootstraps pip into each empty virtualenv with a get-pip script it downloads
-# from ci-files.testing.ansible.com, a host these machines cannot reach (PyPI they can). When
-# that script is not cached yet, cache a stand-in that does the same job: it runs pip from the
+# from a host outside the package registries, which these machines must not contact (PyPI they
+# may). So the cache always gets a stand-in that does the same job: it runs pip from the
 # official pip wheel (fetched from PyPI with pip itself) to install the requested packages.
 pip_version=$(cd / && python -c '
 import types
@@ -21,9 +21,7 @@ from ansible_test._internal.python_requirements import get_venv_packages
 print(get_venv_packages(types.SimpleNamespace(version="'"$python_version"'"))["pip"])')
 cache="$HOME/.ansible/test/cache"
 get_pip="$cache/get_pip_${pip_version//./_}.py"
-if [ ! -s "$get_pip" ] && ! python -c 'import sys, urllib.request
-urllib.request.urlopen(sys.argv[1], timeout=10).close()' \
-    "https://ci-files.testing.ansible.com/ansible-test/get-pip-$pip_version.py" 2>/dev/null; then
+if [ ! -s "$get_pip" ]; then
   mkdir -p "$cache"
   wheel="$cache/pip-$pip_version-py3-none-any.whl"
   [ -s "$wheel" ] || pip download -q --disable-pip-version-check --no-deps --only-binary :all: \

@@ -23,7 +23,7 @@ rc=0
 # -p no:cacheprovider: no .pytest_cache in the tree; -rs: list skipped tests with the reason.
 "$python" -m pytest -p no:cacheprovider -rs tests/unit tests/integration "$@" 2>&1 | tee "$log" || rc=$?
 # pytest's last line: "==== 150 passed, 2 skipped in 9.1s ====" (without the = under -q)
-summary=$(grep -E '(passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?|no tests ran).* in [0-9.]+s' "$log" |
-  tail -n 1 | sed -E 's/^=+ //; s/ =+$//' || true)
+summary=$(sed -nE '/(passed|failed|errors?|skipped|deselected|xfailed|xpassed|warnings?|no tests ran).* in [0-9.]+s/{s/^=+ //; s/ =+$//; p}' "$log" |
+  tail -n 1)
 echo "unit.sh: pytest summary: ${summary:-none (pytest exited $rc)}"
 exit "$rc"
