@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.mooncake.deploy.plugins.module_utils.instance_plan import plan_instances
+from ansible_collections.mooncake.deploy.plugins.module_utils.instance_plan import plan_instances, resolve_rdma
 
 
 def instance_plan(instances, host, settings):
@@ -16,6 +16,12 @@ def instance_plan(instances, host, settings):
     return {"instances": plans, "errors": errors}
 
 
+def instance_rdma(plans, host, info):
+    """Return ``{'env': {name: {MC_GID_INDEX, MC_MTU}}, 'errors': [...]}`` for the rdma instances."""
+    env, errors = resolve_rdma(host, plans, info)
+    return {"env": env, "errors": errors}
+
+
 class FilterModule(object):
     def filters(self):
-        return {"instance_plan": instance_plan}
+        return {"instance_plan": instance_plan, "instance_rdma": instance_rdma}

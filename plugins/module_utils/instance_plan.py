@@ -22,10 +22,11 @@ ROLES = ("prefill", "decode", "other")
 # Linux's default net.ipv4.ip_local_port_range: the kernel hands these out to clients, so a
 # server port inside it can be taken by any outgoing connection.
 DEFAULT_EPHEMERAL_RANGE = (32768, 60999)
+RDMA_MTUS = (256, 512, 1024, 2048, 4096)
 KNOWN_KEYS = frozenset(
     (
         "name", "role", "port", "protocol", "device_name", "buffer_size",
-        "rpc_port_range", "env", "command", "metadata_server",
+        "rpc_port_range", "env", "command", "metadata_server", "gid_index", "mtu",
     )
 )
 
@@ -215,6 +216,17 @@ def plan_instances(host, instances, settings):
             )
             rpc_range = None
 
+        gid_index = raw.get("gid_index")
+        mtu = raw.get("mtu")
+        if gid_index is not None or mtu is not None:
+            if protocol != "rdma":
+                errors.append("%s: gid_index and mtu apply to protocol rdma only" % where)
+            if gid_index is not None and gid_index != "auto" and (_int(gid_index) is None or _int(gid_index) > 255):
+                errors.append("%s: gid_index must be 'auto' (the GID index ibv_devices_info suggests) or 0-255, got %r" % (where, gid_index))
+            if mtu is not None and mtu != "auto" and _int(mtu) not in RDMA_MTUS:
+                errors.append("%s: mtu must be 'auto' (the port's active MTU) or one of %s, got %r"
+                              % (where, ", ".join(str(m) for m in RDMA_MTUS), mtu))
+
         env = raw.get("env", {})
         if not isinstance(env, dict) or not all(isinstance(k, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) for k in env):
             errors.append("%s: env must map variable names to values" % where)
@@ -245,6 +257,8 @@ def plan_instances(host, instances, settings):
                 "rpc_port_range": rpc_range,
                 "env": dict((k, str(v)) for k, v in env.items()),
                 "command": command,
+                "gid_index": gid_index if gid_index in (None, "auto") else _int(gid_index),
+                "mtu": mtu if mtu in (None, "auto") else _int(mtu),
             }
         )
 
@@ -294,3 +308,56 @@ def _check_collisions(errors, prefix, plans, reserved):
                     "%s: the random-port range %d-%d of '%s' contains port %d of %s"
                     % ((prefix,) + tuple(a["rpc_port_range"]) + (a["name"], port, what))
                 )
+
+
+def resolve_rdma(host, plans, info):
+    """Check each rdma instance's device against ``ibv_devices_info`` output and resolve
+    ``gid_index``/``mtu`` 'auto' to the port's suggestion. Returns ``(settings, errors)`` with
+    settings ``{instance name: {"MC_GID_INDEX": .., "MC_MTU": ..}}`` (only what was asked)."""
+    settings = {}
+    errors = []
+    devices = dict((d.get("name"), d) for d in (info or {}).get("devices") or [])
+    for plan in plans:
+        if plan.get("protocol") != "rdma" or not plan.get("name"):
+            continue
+        where = "host %s, instance '%s'" % (host, plan["name"])
+        device_name = plan.get("device_name")
+        if not (info or {}).get("available"):
+            errors.append("%s: RDMA device %s cannot be used: %s" % (where, device_name, (info or {}).get("reason") or "no RDMA information"))
+            continue
+        device = devices.get(device_name)
+        if device is None:
+            errors.append(
+                "%s: RDMA device %s does not exist on this host (found: %s); set device_name to one of them"
+                % (where, device_name, ", ".join(sorted(devices)) or "none")
+            )
+            continue
+        ports = device.get("ports") or []
+        active = [p for p in ports if p.get("state") == "ACTIVE"]
+        if not active:
+            errors.append(
+                "%s: RDMA device %s has no active port (%s); check the cable, the switch and the subnet manager"
+                % (where, device_name, ", ".join("port %s %s" % (p.get("port"), p.get("state")) for p in ports) or "no ports")
+            )
+            continue
+        port = active[0]
+        env = {}
+        if plan.get("gid_index") == "auto":
+            if port.get("suggested_gid_index") is None:
+                errors.append(
+                    "%s: no GID index to suggest for %s port %s (%s); set gid_index explicitly"
+                    % (where, device_name, port.get("port"), port.get("suggested_gid_reason"))
+                )
+            else:
+                env["MC_GID_INDEX"] = str(port["suggested_gid_index"])
+        elif plan.get("gid_index") is not None:
+            env["MC_GID_INDEX"] = str(plan["gid_index"])
+        if plan.get("mtu") == "auto":
+            if not port.get("active_mtu"):
+                errors.append("%s: %s port %s reports no active MTU; set mtu explicitly" % (where, device_name, port.get("port")))
+            else:
+                env["MC_MTU"] = str(port["active_mtu"])
+        elif plan.get("mtu") is not None:
+            env["MC_MTU"] = str(plan["mtu"])
+        settings[plan["name"]] = env
+    return settings, errors

@@ -24,6 +24,10 @@ CASES = {
         '[{"name": "prefill", "port": 15624}, {"name": "prefill", "port": 15626}]',
         [r"host node1", r"2 instances are named 'prefill'", r"15624, 15626"],
     ),
+    "missing rdma device": (
+        '[{"name": "prefill", "port": 15624, "protocol": "rdma", "device_name": "mlx5_0"}]',
+        [r"host node1, instance 'prefill': RDMA device mlx5_0 cannot be used", r"no RDMA support in this kernel"],
+    ),
 }
 
 
