@@ -31,7 +31,7 @@ def instance_plan(*args):
 
 
 def test_the_filter_is_registered_under_its_documented_name():
-    assert sorted(FilterModule().filters()) == ["instance_plan"]
+    assert sorted(FilterModule().filters()) == ["instance_plan", "instance_rdma"]
 
 
 def test_a_good_list_gives_instances_and_no_errors():

@@ -71,6 +71,8 @@ def test_seed_case_plans_two_instances_with_their_own_segments_and_ranges():
         "rpc_port_range": [20000, 20099],
         "env": {},
         "command": None,
+        "gid_index": None,
+        "mtu": None,
     }
 
 

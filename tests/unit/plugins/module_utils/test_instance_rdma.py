@@ -62,14 +62,14 @@ def test_port_down_is_an_error(mlx5_info):
     device = next(d for d in info["devices"] if d["name"] == "mlx5_2")
     for port in device["ports"]:
         port["state"] = "DOWN"
-    _, errors = resolve_rdma("gpu1", plans(rdma("decode", "mlx5_2", 15625)), info)
+    _env, errors = resolve_rdma("gpu1", plans(rdma("decode", "mlx5_2", 15625)), info)
     assert len(errors) == 1
     assert "instance 'decode'" in errors[0] and "mlx5_2 has no active port (port 1 DOWN)" in errors[0]
 
 
 def test_unavailable_rdma_names_the_reason():
     info = {"available": False, "reason": "no RDMA support in this kernel: ibv_devices exited 1"}
-    _, errors = resolve_rdma("node1", plans(rdma("prefill", "mlx5_0", 15624)), info)
+    _env, errors = resolve_rdma("node1", plans(rdma("prefill", "mlx5_0", 15624)), info)
     assert errors == ["host node1, instance 'prefill': RDMA device mlx5_0 cannot be used: "
                       "no RDMA support in this kernel: ibv_devices exited 1"]
 
@@ -82,7 +82,7 @@ def test_auto_mtu_takes_the_ports_active_mtu(mlx5_info):
 
 def test_auto_gid_index_without_a_suggestion_asks_for_an_explicit_one(mlx5_info):
     # The recorded ibv_devinfo printed no GID types, so the module suggests nothing.
-    _, errors = resolve_rdma("gpu1", plans(rdma("prefill", "mlx5_2", 15624, gid_index="auto")), mlx5_info)
+    _env, errors = resolve_rdma("gpu1", plans(rdma("prefill", "mlx5_2", 15624, gid_index="auto")), mlx5_info)
     assert len(errors) == 1 and "no GID index to suggest for mlx5_2 port 1" in errors[0]
     assert errors[0].endswith("set gid_index explicitly")
 
@@ -107,12 +107,12 @@ def test_tcp_instances_are_not_looked_at(mlx5_info):
     ({"mtu": 9000}, "mtu must be 'auto'"),
 ])
 def test_bad_gid_index_or_mtu_is_rejected_by_the_plan(extra, message):
-    _, errors = plan_instances("gpu1", [rdma("prefill", "mlx5_0", 15624, **extra)], SETTINGS)
+    _plans, errors = plan_instances("gpu1", [rdma("prefill", "mlx5_0", 15624, **extra)], SETTINGS)
     assert any(message in e for e in errors), errors
 
 
 def test_gid_index_on_tcp_is_rejected():
-    _, errors = plan_instances("gpu1", [{"name": "prefill", "port": 15624, "gid_index": 3}], SETTINGS)
+    _plans, errors = plan_instances("gpu1", [{"name": "prefill", "port": 15624, "gid_index": 3}], SETTINGS)
     assert any("apply to protocol rdma only" in e for e in errors), errors
 
 
