@@ -17,21 +17,9 @@ import subprocess
 import pytest
 
 from ansible_collections.mooncake.deploy.plugins.module_utils import ibverbs
-from ansible_collections.mooncake.deploy.tests.unit.procfs import FIXTURES
-
-IBV = os.path.join(FIXTURES, "ibverbs")
+from ansible_collections.mooncake.deploy.tests.unit.ibverbs_fixtures import fixture, recorded
 SYSTEM_PYTHON = "/usr/bin/python3"
 
-
-def fixture(*parts):
-    with open(os.path.join(IBV, *parts), "r") as handle:
-        return handle.read()
-
-
-def recorded(directory, name):
-    """(rc, stdout, stderr) of one recorded command."""
-    return (int(fixture(directory, name + ".rc")), fixture(directory, name + ".stdout"),
-            fixture(directory, name + ".stderr"))
 
 
 def by_name(devices):

@@ -9,7 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import json
 import os
 import shutil
@@ -19,64 +18,28 @@ import sys
 import pytest
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mooncake.deploy.plugins.module_utils import ibverbs
 from ansible_collections.mooncake.deploy.plugins.modules import ibv_devices_info
-from ansible_collections.mooncake.deploy.tests.unit.procfs import FIXTURES
-
-IBV = os.path.join(FIXTURES, "ibverbs")
+from ansible_collections.mooncake.deploy.tests.unit import module_harness
+from ansible_collections.mooncake.deploy.tests.unit.ibverbs_fixtures import fixture, recorded
+from ansible_collections.mooncake.deploy.tests.unit.module_harness import AnsibleExitJson, AnsibleFailJson, patch_exits
 SYSTEM_PYTHON = "/usr/bin/python3"
 NO_RDMA_HERE = pytest.mark.skipif(os.path.isdir("/sys/class/infiniband"),
                                   reason="this machine has RDMA; these tests cover a kernel without it")
 
 
-class AnsibleExitJson(Exception):
-    """exit_json was called; args[0] is the result."""
-
-
-class AnsibleFailJson(Exception):
-    """fail_json was called; args[0] is the result."""
-
-
-def exit_json(module, **result):  # pylint: disable=unused-argument
-    result.setdefault("changed", False)
-    raise AnsibleExitJson(result)
-
-
-def fail_json(module, **result):  # pylint: disable=unused-argument
-    result["failed"] = True
-    raise AnsibleFailJson(result)
 
 
 @pytest.fixture(autouse=True)
 def module_exits(monkeypatch, tmp_path):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    patch_exits(monkeypatch)
     # never this machine's sysfs: an empty directory unless a test builds one
     monkeypatch.setattr(ibv_devices_info, "SYSFS_ROOT", str(tmp_path / "sysfs"))
 
 
-@contextlib.contextmanager
-def set_module_args(args):
-    with patch_module_args(args):
-        yield
-
-
 def run_module(args, expect_exception):
-    with set_module_args(args):
-        with pytest.raises(expect_exception) as caught:
-            ibv_devices_info.main()
-    return caught.value.args[0]
+    return module_harness.run_module(ibv_devices_info.main, args, expect_exception)
 
-
-def fixture(*parts):
-    with open(os.path.join(IBV, *parts), "r") as handle:
-        return handle.read()
-
-
-def recorded(directory, name):
-    return (int(fixture(directory, name + ".rc")), fixture(directory, name + ".stdout"),
-            fixture(directory, name + ".stderr"))
 
 
 def no_pyverbs():

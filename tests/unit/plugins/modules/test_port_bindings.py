@@ -8,7 +8,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import json
 import os
 import socket
@@ -17,50 +16,24 @@ import sys
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 from ansible_collections.mooncake.deploy.plugins.module_utils.sockets import read_listeners
 from ansible_collections.mooncake.deploy.plugins.modules import port_bindings
+from ansible_collections.mooncake.deploy.tests.unit import module_harness
+from ansible_collections.mooncake.deploy.tests.unit.module_harness import AnsibleExitJson, AnsibleFailJson, patch_exits
 from ansible_collections.mooncake.deploy.tests.unit.procfs import build_proc
 
 PREFILL_CMD = "/opt/mooncake/venv/bin/python /opt/mooncake/bin/mooncake-agent serve --config /etc/mooncake/instances/prefill.json"
 
 
-class AnsibleExitJson(Exception):
-    """exit_json was called; args[0] is the result."""
-
-
-class AnsibleFailJson(Exception):
-    """fail_json was called; args[0] is the result."""
-
-
-def exit_json(module, **result):  # pylint: disable=unused-argument
-    result.setdefault("changed", False)
-    raise AnsibleExitJson(result)
-
-
-def fail_json(module, **result):  # pylint: disable=unused-argument
-    result["failed"] = True
-    raise AnsibleFailJson(result)
 
 
 @pytest.fixture(autouse=True)
 def module_exits(monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
-
-
-@contextlib.contextmanager
-def set_module_args(args):
-    with patch_module_args(args):
-        yield
+    patch_exits(monkeypatch)
 
 
 def run_module(args, expect_exception):
-    with set_module_args(args):
-        with pytest.raises(expect_exception) as caught:
-            port_bindings.main()
-    return caught.value.args[0]
+    return module_harness.run_module(port_bindings.main, args, expect_exception)
 
 
 @pytest.fixture
