@@ -52,7 +52,8 @@ def test_instances_get_unlimited_memlock(host):
         assert limit == "infinity"
         pid = host.check_output("systemctl show --property=MainPID --value mooncake-instance@%s" % name)
         assert memlock(host, pid) == expected_memlock(host)
-    assert host.file("/etc/security/limits.d/90-mooncake-rdma.conf").contains(r"hard\s+memlock\s+unlimited")
+    limits_d = host.file("/etc/security/limits.d/90-mooncake-rdma.conf").content_string
+    assert re.search(r"^\*\s+hard\s+memlock\s+unlimited$", limits_d, re.M), limits_d
 
 
 def test_module_says_this_kernel_has_no_rdma(host):
