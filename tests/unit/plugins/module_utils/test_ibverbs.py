@@ -21,7 +21,6 @@ from ansible_collections.mooncake.deploy.tests.unit.ibverbs_fixtures import fixt
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-
 def by_name(devices):
     return dict((device["name"], device) for device in devices)
 

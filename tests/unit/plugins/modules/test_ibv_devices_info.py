@@ -28,8 +28,6 @@ NO_RDMA_HERE = pytest.mark.skipif(os.path.isdir("/sys/class/infiniband"),
                                   reason="this machine has RDMA; these tests cover a kernel without it")
 
 
-
-
 @pytest.fixture(autouse=True)
 def module_exits(monkeypatch, tmp_path):
     patch_exits(monkeypatch)
@@ -39,7 +37,6 @@ def module_exits(monkeypatch, tmp_path):
 
 def run_module(args, expect_exception):
     return module_harness.run_module(ibv_devices_info.main, args, expect_exception)
-
 
 
 def no_pyverbs():

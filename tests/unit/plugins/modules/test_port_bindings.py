@@ -25,8 +25,6 @@ from ansible_collections.mooncake.deploy.tests.unit.procfs import build_proc
 PREFILL_CMD = "/opt/mooncake/venv/bin/python /opt/mooncake/bin/mooncake-agent serve --config /etc/mooncake/instances/prefill.json"
 
 
-
-
 @pytest.fixture(autouse=True)
 def module_exits(monkeypatch):
     patch_exits(monkeypatch)
