@@ -137,6 +137,8 @@ def runner(request, tmp_path):
     python, extra_env = request.param
     env = dict(os.environ, **extra_env)
     env.pop("PYTHONPATH", None)
+    if not os.access(python, os.X_OK):
+        pytest.skip(f"{python} is not an executable (set MOONCAKE_TEST_SYSTEM_PYTHON)")
     probe = subprocess.run([python, "-c", "import etcd3"], capture_output=True, text=True, env=env, check=False)
     if probe.returncode != 0:
         lines = (probe.stderr.strip() or "no output").splitlines()
