@@ -7,7 +7,7 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 apt_packages=(podman runc netavark aardvark-dns conmon catatonit iptables uidmap mmdebstrap
   apt-utils dpkg-dev openssh-client python3-venv etcd-server etcd-client libibverbs1 libnuma1
-  shellcheck git bc python3-pyverbs ibverbs-utils)
+  shellcheck git bc python3-pyverbs ibverbs-utils python3-etcd3)
 stamp="$top/.venv/.bootstrap-$(cat "$top/requirements.txt" "$0" | sha256sum | cut -c1-12)"
 
 [ "$(id -u)" = 0 ] || { echo "bootstrap: run as root (the lab needs rootful podman)" >&2; exit 1; }
