@@ -1,0 +1,155 @@
+"""A 3-member etcd cluster, checked from outside the play with the hosts' own etcdctl.
+
+Membership, health, listen addresses, replication, a member stopped and back, and a backup
+restored with playbooks/etcd_backup.yml and playbooks/etcd_restore.yml (run as users run them).
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_FILE)
+testinfra_hosts = RUNNER.get_hosts("etcd")
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MEMBERS = ["etcd1", "etcd2", "etcd3"]
+HOSTS = {name: testinfra.get_host("ansible://" + name, ansible_inventory=INVENTORY_FILE) for name in MEMBERS}
+IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
+UNIT = "mooncake-etcd"
+
+
+def endpoint(name):
+    return "http://%s:2379" % IPS[name]
+
+
+def etcdctl(via, args, endpoints=None, check=True):
+    """etcdctl on host `via` (the host's own binary) against `endpoints` (default: via's)."""
+    cmd = "ETCDCTL_API=3 etcdctl --command-timeout=5s --endpoints=%s %s" % (
+        ",".join(endpoint(n) for n in (endpoints or [via])), args)
+    result = HOSTS[via].run(cmd)
+    if check:
+        assert result.rc == 0, "%s on %s: %s%s" % (cmd, via, result.stdout, result.stderr)
+    return result
+
+
+def get(via, key, serializable=False):
+    """The value of key read through member `via` (serializable: from via's own copy)."""
+    out = etcdctl(via, "get --print-value-only %s%s" % ("--consistency=s " if serializable else "", key)).stdout
+    return out.strip()
+
+
+def wait_healthy(names, timeout=60):
+    deadline = time.time() + timeout
+    while True:
+        result = etcdctl(names[0], "endpoint health", endpoints=names, check=False)
+        if result.rc == 0:
+            return result
+        assert time.time() < deadline, "not healthy after %ds: %s%s" % (timeout, result.stdout, result.stderr)
+        time.sleep(1)
+
+
+def playbook(name, *extra):
+    run = subprocess.run(
+        ["ansible-playbook", os.path.join(REPO, "playbooks", name), "-i", os.path.dirname(INVENTORY_FILE)]
+        + list(extra),
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output
+    return output
+
+
+def listeners(host, port):
+    out = host.check_output("ss -ltnH 'sport = :%d'" % port)
+    return {line.split()[3].rsplit(":", 1)[0] for line in out.splitlines()}
+
+
+def test_each_member_listens_on_its_lab_ip_and_loopback_only(host):
+    ip = RUNNER.get_variables(host.backend.host)["ansible_host"]
+    assert host.service(UNIT).is_running and host.service(UNIT).is_enabled
+    assert listeners(host, 2379) == {ip, "127.0.0.1"}
+    assert listeners(host, 2380) == {ip}
+    for port in (2379, 2380):
+        assert not listeners(host, port) & {"0.0.0.0", "*", "[::]"}
+
+
+def test_three_members_with_their_own_urls():
+    members = json.loads(etcdctl("etcd1", "member list --write-out=json").stdout)["members"]
+    found = {m["name"]: (m["peerURLs"], m["clientURLs"]) for m in members}
+    assert found == {n: (["http://%s:2380" % IPS[n]], [endpoint(n)]) for n in MEMBERS}
+
+
+def test_every_endpoint_is_healthy():
+    result = wait_healthy(MEMBERS, timeout=10)
+    # etcdctl prints the health lines on stderr.
+    assert (result.stdout + result.stderr).count("is healthy") == 3
+
+
+def test_a_key_written_via_etcd1_is_read_via_etcd3():
+    etcdctl("etcd1", "put mooncake-test/replicated from-etcd1")
+    assert get("etcd3", "mooncake-test/replicated") == "from-etcd1"
+
+
+def test_cluster_serves_with_one_member_stopped_and_the_member_rejoins():
+    etcd2 = HOSTS["etcd2"]
+    etcd2.check_output("systemctl stop %s" % UNIT)
+    try:
+        assert not etcd2.service(UNIT).is_running
+        # Two of three keep the quorum: writes and reads still work.
+        wait_healthy(["etcd1", "etcd3"], timeout=15)
+        etcdctl("etcd3", "put mooncake-test/while-down written-without-etcd2")
+        assert get("etcd1", "mooncake-test/while-down") == "written-without-etcd2"
+    finally:
+        etcd2.check_output("systemctl start %s" % UNIT)
+    wait_healthy(MEMBERS, timeout=60)
+    # Read from etcd2's own copy: it caught up with what was written while it was down.
+    deadline = time.time() + 30
+    while get("etcd2", "mooncake-test/while-down", serializable=True) != "written-without-etcd2":
+        assert time.time() < deadline, "etcd2 did not catch up"
+        time.sleep(1)
+    assert len(json.loads(etcdctl("etcd2", "member list --write-out=json").stdout)["members"]) == 3
+
+
+def test_backup_then_restore_gives_back_the_same_keys():
+    etcdctl("etcd1", "put mooncake-test/backup/a 1")
+    etcdctl("etcd1", "put mooncake-test/backup/b 2")
+    before = etcdctl("etcd1", "get --prefix mooncake-test/").stdout
+    output = playbook("etcd_backup.yml")
+    match = re.search(r"(etcd\d):(/var/backups/mooncake-etcd/snapshot-\d{8}T\d{6}Z\.db) revision", output)
+    assert match, output
+    source, snapshot = match.groups()
+    assert HOSTS[source].file(snapshot).is_file
+    assert HOSTS[source].file("/var/backups/mooncake-etcd").mode == 0o700
+
+    # Changes after the backup: the restore must undo them.
+    etcdctl("etcd1", "put mooncake-test/backup/after 3")
+    etcdctl("etcd1", "del mooncake-test/backup/a")
+    pids = {n: HOSTS[n].check_output("systemctl show --property=MainPID --value %s" % UNIT) for n in MEMBERS}
+
+    playbook("etcd_restore.yml")
+    wait_healthy(MEMBERS, timeout=30)
+    for name in MEMBERS:
+        assert etcdctl(name, "get --prefix mooncake-test/").stdout == before
+        assert get(name, "mooncake-test/backup/after", serializable=True) == ""
+        # The old data directory was moved aside, not deleted; the member restarted.
+        moved = HOSTS[name].check_output("ls -d /var/lib/mooncake-etcd.before-restore-*").split()
+        assert len(moved) == 1 and HOSTS[name].file(moved[0] + "/member").is_directory
+        assert HOSTS[name].file(snapshot).is_file
+        assert HOSTS[name].check_output("systemctl show --property=MainPID --value %s" % UNIT) != pids[name]
+    members = json.loads(etcdctl("etcd3", "member list --write-out=json").stdout)["members"]
+    assert sorted(m["name"] for m in members) == MEMBERS
+
+
+def test_backup_keeps_the_last_n_snapshots():
+    for _attempt in range(2):
+        time.sleep(1)  # snapshot names carry the second
+        output = playbook("etcd_backup.yml", "-e", "mooncake_etcd_backup_keep=2")
+    source = re.search(r"(etcd\d):/var/backups/mooncake-etcd/snapshot-", output).group(1)
+    files = HOSTS[source].check_output("ls /var/backups/mooncake-etcd").split()
+    assert len(files) == 2 and all(re.match(r"snapshot-\d{8}T\d{6}Z\.db$", f) for f in files), files

@@ -1,0 +1,63 @@
+"""Bad cluster input fails in the preflight, before any change, naming host, field and fix."""
+
+import os
+import re
+import subprocess
+
+INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+
+
+def preflight(tmp_path, *extra, inventories=()):
+    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "preflight.yml"), "-i", os.path.dirname(INVENTORY_FILE)]
+    for inventory in inventories:
+        args += ["-i", str(inventory)]
+    run = subprocess.run(
+        args + list(extra), cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    # One line, YAML's doubled quotes undone: messages may be wrapped and quoted by the callback.
+    output = " ".join((run.stdout + run.stderr).split()).replace("''", "'")
+    return run.returncode, output
+
+
+def test_duplicate_member_names_fail(tmp_path):
+    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_name=same")
+    assert rc != 0, output
+    assert re.search(r"host etcd1: mooncake_etcd_name 'same' is also the name of etcd2", output), output
+
+
+def test_duplicate_member_addresses_fail(tmp_path):
+    extra = tmp_path / "dup.yml"
+    # etcd2 claims etcd1's address: etcd2 fails (not its IP), etcd1 and etcd2 clash.
+    extra.write_text("all:\n  hosts:\n    etcd2:\n      mooncake_etcd_address: 10.231.3.11\n")
+    rc, output = preflight(tmp_path, inventories=[extra])
+    assert rc != 0, output
+    assert re.search(r"host etcd1: mooncake_etcd_address 10\.231\.3\.11 is also the address of etcd2", output), output
+
+
+def test_an_address_that_does_not_parse_fails(tmp_path):
+    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_address=http://10.231.3.11:2379")
+    assert rc != 0, output
+    assert re.search(r"host etcd\d: mooncake_etcd_address 'http://10\.231\.3\.11:2379' is not an IP", output), output
+
+
+def test_an_even_sized_cluster_is_allowed_with_a_warning(tmp_path):
+    extra = tmp_path / "pair.yml"
+    extra.write_text("all:\n  children:\n    pair:\n      hosts:\n        etcd1:\n        etcd2:\n")
+    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_group=pair", "--limit", "etcd1,etcd2", inventories=[extra])
+    assert rc == 0, output
+    assert re.search(r"WARNING group 'pair': 2 etcd members \(etcd1, etcd2\)", output), output
+
+
+def test_a_restore_of_part_of_the_cluster_is_refused(tmp_path):
+    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "etcd_restore.yml"), "-i", os.path.dirname(INVENTORY_FILE),
+            "--limit", "etcd1"]
+    run = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    output = " ".join((run.stdout + run.stderr).split()).replace("''", "'")
+    assert run.returncode != 0, output
+    assert "etcd2, etcd3 are not in this run (--limit?)" in output, output
+    assert re.search(r"etcd1 : ok=\d+ changed=0 ", output), output
