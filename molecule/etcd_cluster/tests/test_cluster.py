@@ -153,3 +153,18 @@ def test_backup_keeps_the_last_n_snapshots():
     source = re.search(r"(etcd\d):/var/backups/mooncake-etcd/snapshot-", output).group(1)
     files = HOSTS[source].check_output("ls /var/backups/mooncake-etcd").split()
     assert len(files) == 2 and all(re.match(r"snapshot-\d{8}T\d{6}Z\.db$", f) for f in files), files
+
+
+def test_etcd_info_module_sees_the_cluster_from_a_member():
+    """mooncake.deploy.etcd_info on etcd1, through Debian's etcd3 client the role installed."""
+    run = subprocess.run(
+        ["ansible", "-i", os.path.dirname(INVENTORY_FILE), "etcd1", "-o", "-m", "mooncake.deploy.etcd_info",
+         "-a", json.dumps({"endpoints": [endpoint(n) for n in MEMBERS]})],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    result = json.loads(run.stdout.split("=>", 1)[1])
+    assert result["changed"] is False
+    assert sorted(m["name"] for m in result["members"]) == MEMBERS
+    assert [e["status"] for e in result["health"]] == ["ok", "ok", "ok"], result["health"]
