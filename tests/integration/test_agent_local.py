@@ -4,29 +4,24 @@ Needs MOONCAKE_TEST_ETCD (path of an etcd binary) and a Python that imports
 mooncake.engine (MOONCAKE_TEST_PYTHON, default: this interpreter). Skips with
 the reason otherwise. Everything started here is stopped by PID.
 """
-import base64
 import json
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from etcd_process import HOST, START_TIMEOUT, etcd_keys, running_etcd, stop, wait_until
+
 AGENT = Path(__file__).resolve().parents[2] / "roles/instances/files/mooncake_agent.py"
-HOST = "127.0.0.1"
 MIB = 1 << 20
 TRANSFER_SIZE = 4 * MIB
 BUFFER_SIZE = 16 * MIB          # >= 2 x TRANSFER_SIZE: write half + read-back half
 RANGE_WIDTH = 50                # random-port range per agent
-START_TIMEOUT = 20
-STOP_TIMEOUT = 15
 
 
 # ---------------------------------------------------------------- helpers
@@ -51,51 +46,10 @@ def free_block(width, taken):
     raise RuntimeError(f"no block of {width} free ports found")
 
 
-def stop(proc):
-    """SIGTERM by PID, SIGKILL if it hangs; returns the exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
-def wait_until(check, timeout, what, proc=None, log=None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"{what}: process exited {proc.returncode}\n{log.read_text()}")
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"{what}: not ready after {timeout}s" + (f"\n{log.read_text()}" if log else ""))
-
-
 def agent_cli(python, *args):
     result = subprocess.run([python, str(AGENT), *args], capture_output=True,
                             text=True, timeout=60, check=False)
     return result.returncode, json.loads(result.stdout)
-
-
-def etcd_keys(client_port, prefix="mooncake/"):
-    """Keys and values under prefix, via etcd's v3 JSON gateway."""
-    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    body = json.dumps({"key": b64(prefix), "range_end": b64(end)}).encode()
-    with urllib.request.urlopen(f"http://{HOST}:{client_port}/v3/kv/range",
-                                body, timeout=5) as resp:
-        kvs = json.load(resp).get("kvs", [])
-    return {unb64(kv["key"]): json.loads(unb64(kv["value"])) for kv in kvs}
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
-
-
-def unb64(text):
-    return base64.b64decode(text).decode()
 
 
 def listening_ports(pid):
@@ -138,29 +92,8 @@ def etcd(python, ports, tmp_path_factory):
         pytest.skip("MOONCAKE_TEST_ETCD (path of an etcd binary) is not set")
     client, peer = free_block(2, ports)
     tmp = tmp_path_factory.mktemp("etcd")
-    log = tmp / "etcd.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [binary, "--name", "test", "--data-dir", str(tmp / "data"),
-             "--listen-client-urls", f"http://{HOST}:{client}",
-             "--advertise-client-urls", f"http://{HOST}:{client}",
-             "--listen-peer-urls", f"http://{HOST}:{peer}",
-             "--initial-advertise-peer-urls", f"http://{HOST}:{peer}",
-             "--initial-cluster", f"test=http://{HOST}:{peer}"],
-            stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until(lambda: etcd_healthy(client), START_TIMEOUT, "etcd", proc, log)
+    with running_etcd(binary, tmp, client, peer, "test"):
         yield client
-    finally:
-        stop(proc)
-
-
-def etcd_healthy(client_port):
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{client_port}/health", timeout=1) as r:
-            return json.load(r).get("health") == "true"
-    except OSError:
-        return False
 
 
 class Agent:

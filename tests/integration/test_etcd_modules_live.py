@@ -10,23 +10,20 @@ MOONCAKE_TEST_ETCD (path of an etcd binary; scripts/unit.sh sets /usr/bin/etcd) 
 The keys are shaped like the ones the transfer engine writes (values recorded from the PyPI wheel
 0.3.13.post1). etcd is started with free ports and a temp data dir and stopped by PID.
 """
-import base64
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from etcd_process import HOST, etcd_keys, etcd_put, running_etcd
+
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / "collections"
-HOST = "127.0.0.1"
 SEGMENT = f"{HOST}:15624"
 RPC_META_KEY = f"mooncake/rpc_meta/{SEGMENT}"
 RAM_KEY = f"mooncake/ram/{SEGMENT}"
@@ -35,8 +32,6 @@ RAM = {"buffers": [{"addr": 139824338038800, "length": 2147483648, "name": SEGME
        "name": SEGMENT, "protocol": "tcp", "rdma_server_name": "", "tcp_data_host": HOST,
        "tcp_data_port": 16344, "tcp_proto_version": 2, "timestamp": "2026-11-25 10:25:55.902933"}
 OTHER_KEY = f"mooncake/rpc_meta/{HOST}:15625"
-START_TIMEOUT = 20
-STOP_TIMEOUT = 15
 
 INTERPRETERS = [
     pytest.param((os.environ.get("MOONCAKE_TEST_SYSTEM_PYTHON", "/usr/bin/python3"), {}), id="debian-python3-etcd3"),
@@ -60,44 +55,6 @@ def unused_port(*avoid):
             return port
 
 
-def stop(proc):
-    """SIGTERM by PID, SIGKILL if it hangs."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def etcd_healthy(port):
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=1) as resp:
-            return json.load(resp).get("health") == "true"
-    except OSError:
-        return False
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
-
-
-def etcd_put(port, key, value):
-    """Through etcd's v3 JSON gateway, independent of the client under test."""
-    body = json.dumps({"key": b64(key), "value": b64(value)}).encode()
-    with urllib.request.urlopen(f"http://{HOST}:{port}/v3/kv/put", body, timeout=5) as resp:
-        resp.read()
-
-
-def etcd_keys(port, prefix="mooncake/"):
-    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    body = json.dumps({"key": b64(prefix), "range_end": b64(end)}).encode()
-    with urllib.request.urlopen(f"http://{HOST}:{port}/v3/kv/range", body, timeout=5) as resp:
-        kvs = json.load(resp).get("kvs", [])
-    return {base64.b64decode(kv["key"]).decode(): json.loads(base64.b64decode(kv["value"])) for kv in kvs}
-
-
 # ---------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
@@ -110,25 +67,8 @@ def etcd(tmp_path_factory):
     client = free_port()
     peer = unused_port(client)
     tmp = tmp_path_factory.mktemp("etcd")
-    log = tmp / "etcd.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [binary, "--name", "live", "--data-dir", str(tmp / "data"),
-             "--listen-client-urls", f"http://{HOST}:{client}",
-             "--advertise-client-urls", f"http://{HOST}:{client}",
-             "--listen-peer-urls", f"http://{HOST}:{peer}",
-             "--initial-advertise-peer-urls", f"http://{HOST}:{peer}",
-             "--initial-cluster", f"live=http://{HOST}:{peer}"],
-            stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not etcd_healthy(client):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"etcd did not become healthy (exit {proc.poll()}):\n{log.read_text()}")
-            time.sleep(0.1)
+    with running_etcd(binary, tmp, client, peer, "live"):
         yield dict(client=client, peer=peer, url=f"http://{HOST}:{client}")
-    finally:
-        stop(proc)
 
 
 @pytest.fixture(params=INTERPRETERS)
