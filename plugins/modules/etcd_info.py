@@ -26,19 +26,10 @@ description:
     stale ones with M(mooncake.deploy.mooncake_metadata).
   - Fails, naming every endpoint and its error, when no endpoint answers.
   - Read-only; never reports a change.
-options:
-  endpoints:
-    description:
-      - etcd client URLs, C(http://host:port) (the engine's C(etcd://host:port) becomes C(http://host:port)).
-    type: list
-    elements: str
-    required: true
-  timeout:
-    description: Seconds each etcd request may take.
-    type: int
-    default: 5
+options: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mooncake.deploy.etcd
 attributes:
   check_mode:
     support: full

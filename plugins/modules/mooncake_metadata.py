@@ -23,12 +23,6 @@ description:
     Reports a change only when at least one of them existed.
   - Fails, naming every endpoint and its error, when no endpoint answers.
 options:
-  endpoints:
-    description:
-      - etcd client URLs, C(http://host:port) (the engine's C(etcd://host:port) becomes C(http://host:port)).
-    type: list
-    elements: str
-    required: true
   segment:
     description: The segment, C(ip:port), exactly as the instance's C(local_hostname).
     type: str
@@ -38,12 +32,9 @@ options:
     type: str
     choices: [absent]
     default: absent
-  timeout:
-    description: Seconds each etcd request may take.
-    type: int
-    default: 5
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - mooncake.deploy.etcd
 attributes:
   check_mode:
     support: full
