@@ -96,6 +96,22 @@ def _metadata_hosts(value):
     return hosts
 
 
+def metadata_endpoints(value):
+    """[{"host", "port"}] a metadata_server connects to ([] for P2PHANDSHAKE or a bad value)."""
+    if not isinstance(value, str) or _metadata_hosts(value) is None:
+        return []
+    if value.startswith("etcd://"):
+        matches = [ETCD_ENDPOINT.match(e) for e in value[len("etcd://"):].split(",")]
+        default_port = None
+    else:
+        matches = [HTTP_URL.match(value)]
+        default_port = 443 if value.startswith("https://") else 80
+    return [
+        {"host": m.group("name") or m.group("ip6"), "port": int(m.group("port") or default_port)}
+        for m in matches if m is not None
+    ]
+
+
 def _check_metadata_server(errors, where, value):
     hosts = _metadata_hosts(value)
     if hosts is None:
@@ -125,8 +141,11 @@ def plan_instances(host, instances, settings):
       address            IP the instances advertise (MC_TCP_BIND_ADDRESS, local_hostname)
       metadata_server    default metadata_server (etcd://ip:port[,ip:port])
       buffer_size        default registered buffer size in bytes
+      port_base          port of the first instance that gives none (None: ports are required)
+      port_stride        distance between two planned ports
       range_base         first port of the automatic random-port ranges
       range_size         ports per automatic range
+      remote_peers       names of the other hosts with instances (a loopback address cannot work)
       reserved_ports     {port: "what holds it"} for other services on the host (etcd, ...)
       ephemeral_range    (low, high), defaults to Linux's default
     Every violation is collected, so one run shows the user all there is to fix.
@@ -156,6 +175,12 @@ def plan_instances(host, instances, settings):
             "%s: mooncake_instances_address must be a real address of the host, not %s: peers "
             "cannot connect to it" % (prefix, address)
         )
+    elif ipaddress.ip_address(str(address)).is_loopback and settings.get("remote_peers"):
+        errors.append(
+            "%s: mooncake_instances_address %s is a loopback address, but instances on %s must "
+            "reach this host's instances; set it to this host's IP on the network they share"
+            % (prefix, address, ", ".join(sorted(settings["remote_peers"])))
+        )
 
     if not isinstance(instances, list):
         errors.append("%s: mooncake_instances must be a list of instances, got %s" % (prefix, type(instances).__name__))
@@ -163,6 +188,14 @@ def plan_instances(host, instances, settings):
 
     range_base = _int(settings.get("range_base"))
     range_size = _int(settings.get("range_size"))
+    port_base = _int(settings.get("port_base"))
+    port_stride = _int(settings.get("port_stride"))
+    if settings.get("port_base") not in (None, "") and (port_base is None or port_stride is None or port_stride < 1):
+        errors.append(
+            "%s: mooncake_instances_port_base %r and mooncake_instances_port_stride %r must be whole "
+            "numbers, the stride at least 1" % (prefix, settings.get("port_base"), settings.get("port_stride"))
+        )
+        port_base = None
     for index, raw in enumerate(instances):
         where = "%s, mooncake_instances[%d]" % (prefix, index)
         if not isinstance(raw, dict):
@@ -181,8 +214,14 @@ def plan_instances(host, instances, settings):
         if unknown:
             errors.append("%s: unknown field(s) %s; known fields are %s" % (where, ", ".join(unknown), ", ".join(sorted(KNOWN_KEYS))))
 
-        port = _int(raw.get("port"))
-        port_ok = _check_port(errors, where, "port", port, ephemeral)
+        if raw.get("port") is None and port_base is not None:
+            # Planned ports follow list order, like the ranges: append new instances.
+            port = port_base + index * port_stride
+            port_field = "planned port (mooncake_instances_port_base + %d x stride)" % index
+        else:
+            port = _int(raw.get("port"))
+            port_field = "port"
+        port_ok = _check_port(errors, where, port_field, port, ephemeral)
 
         protocol = raw.get("protocol", "tcp")
         if protocol not in PROTOCOLS:
@@ -237,6 +276,7 @@ def plan_instances(host, instances, settings):
 
         metadata_server = raw.get("metadata_server", settings.get("metadata_server"))
         _check_metadata_server(errors, where, metadata_server)
+        endpoints = metadata_endpoints(metadata_server)
 
         if port_ok and port in reserved:
             errors.append(
@@ -254,6 +294,7 @@ def plan_instances(host, instances, settings):
                 "address": address,
                 "segment": "%s:%s" % (address, port),
                 "metadata_server": metadata_server,
+                "metadata_endpoints": endpoints,
                 "rpc_port_range": rpc_range,
                 "env": dict((k, str(v)) for k, v in env.items()),
                 "command": command,

@@ -148,6 +148,11 @@ def check_expectations(listeners, expectations):
         problem = None
         if state == "free" and holders:
             problem = "port %d should be free but is held by %s" % (port, describe(holders))
+        elif state == "available" and holders and not all(_held_as_expected(h, expect) for h in holders):
+            # Free, or already held by the service it is meant for (a re-run of a deploy).
+            owner = expect.get("unit") or ("process %s" % expect["process"] if expect.get("process") else None)
+            problem = "port %d should be free%s but is held by %s" % (
+                port, " or held by %s" % owner if owner else "", describe(holders))
         elif state == "listening":
             if not holders:
                 problem = "nothing listens on port %d%s" % (port, " at " + wanted_address if wanted_address else "")
@@ -155,11 +160,23 @@ def check_expectations(listeners, expectations):
                 problem = "port %d should be held by %s but is held by %s" % (port, expect["unit"], describe(holders))
             elif expect.get("process") and any((h["process"] or {}).get("name") != expect["process"] for h in holders):
                 problem = "port %d should be held by process %s but is held by %s" % (port, expect["process"], describe(holders))
+        if problem and expect.get("label"):
+            problem = "%s: %s" % (expect["label"], problem)
         result = dict(expect, port=port, state=state, ok=problem is None, problem=problem, holders=holders)
         results.append(result)
         if problem:
             failures.append(problem)
     return results, failures
+
+
+def _held_as_expected(holder, expect):
+    """True when holder is the unit (or process) the expectation names."""
+    process = holder.get("process") or {}
+    if expect.get("unit"):
+        return process.get("unit") == expect["unit"]
+    if expect.get("process"):
+        return process.get("name") == expect["process"]
+    return False
 
 
 def describe(holders):

@@ -37,15 +37,23 @@ options:
             address. Omit to accept any.
         type: str
       state:
-        description: C(listening) or C(free).
+        description:
+          - C(listening) - something listens (the O(expect[].unit) or O(expect[].process) when given).
+          - C(free) - nothing listens.
+          - C(available) - nothing listens, or only the O(expect[].unit) or O(expect[].process)
+            does: the check to run before deploying a service, which passes on a fresh host and
+            on a converged one, and fails when a foreign process took the port.
         type: str
-        choices: [listening, free]
+        choices: [listening, free, available]
         default: listening
       unit:
         description: The systemd unit that must hold the port, e.g. C(mooncake-instance@prefill.service).
         type: str
       process:
         description: The process name (comm) that must hold the port.
+        type: str
+      label:
+        description: Put in front of this expectation's problem, e.g. C(host node1, instance 'prefill').
         type: str
       protocol:
         description: Only TCP is checked.
@@ -83,6 +91,14 @@ EXAMPLES = r"""
     expect:
       - port: 15625
         state: free
+
+- name: Before a deploy - each port is free or already held by its own instance
+  mooncake.deploy.port_bindings:
+    expect:
+      - port: 15624
+        state: available
+        unit: mooncake-instance@prefill.service
+        label: instance 'prefill'
 """
 
 RETURN = r"""
@@ -122,10 +138,11 @@ def main():
                 options=dict(
                     port=dict(type="int", required=True),
                     address=dict(type="str"),
-                    state=dict(type="str", choices=["listening", "free"], default="listening"),
+                    state=dict(type="str", choices=["listening", "free", "available"], default="listening"),
                     unit=dict(type="str"),
                     process=dict(type="str"),
                     protocol=dict(type="str", choices=["tcp"], default="tcp"),
+                    label=dict(type="str"),
                 ),
             ),
             fail_on_mismatch=dict(type="bool", default=True),

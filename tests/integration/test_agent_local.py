@@ -99,14 +99,14 @@ def etcd(python, ports, tmp_path_factory):
 class Agent:
     """One `serve` subprocess with its own config, socket and port range."""
 
-    def __init__(self, python, etcd_port, ports, workdir, name):
+    def __init__(self, python, etcd_port, ports, workdir, name, wait=True):
         self.python = python
         self.port = free_block(1, ports)[0]
         self.segment = f"{HOST}:{self.port}"
         self.rpc_range = free_block(RANGE_WIDTH, ports)
         self.socket = str(workdir / f"{name}.sock")
         self.log = workdir / f"{name}.log"
-        config = workdir / f"{name}.json"
+        config = self.config = workdir / f"{name}.json"
         config.write_text(json.dumps({
             "local_hostname": self.segment,
             "metadata_server": f"etcd://{HOST}:{etcd_port}",
@@ -121,8 +121,12 @@ class Agent:
             self.proc = subprocess.Popen(
                 [python, str(AGENT), "serve", "--config", str(config)],
                 stdout=out, stderr=subprocess.STDOUT, env=env)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self):
         wait_until(lambda: os.path.exists(self.socket), START_TIMEOUT,
-                   f"agent {name}", self.proc, self.log)
+                   f"agent {self.config.stem}", self.proc, self.log)
 
     def cli(self, *args):
         return agent_cli(self.python, *args, "--socket", self.socket)
@@ -200,3 +204,71 @@ def test_clean_stop_removes_socket_and_metadata(python, etcd, ports, tmp_path):
         assert stop(agent.proc) == 0, agent.log.read_text()
     assert not os.path.exists(agent.socket)
     assert not [k for k in etcd_keys(etcd) if k.endswith(agent.segment)]
+
+
+def segment_keys(etcd, segment):
+    return sorted(k for k in etcd_keys(etcd) if k.endswith("/" + segment))
+
+
+def test_crash_leaves_keys_and_clean_metadata_removes_them(python, etcd, ports, tmp_path):
+    agent = Agent(python, etcd, ports, tmp_path, "crashy")
+    agent.proc.kill()  # SIGKILL: no destructor, the engine's keys stay behind
+    agent.proc.wait()
+    stale = segment_keys(etcd, agent.segment)
+    assert stale == [f"mooncake/ram/{agent.segment}", f"mooncake/rpc_meta/{agent.segment}"]
+    result = subprocess.run([python, str(AGENT), "clean-metadata", "--config", str(agent.config)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"removed 2 metadata key(s) of {agent.segment}" in result.stderr
+    assert segment_keys(etcd, agent.segment) == []
+
+
+def test_clean_metadata_leaves_a_live_segment_alone(python, agents, etcd):
+    # Same segment, port held: the keys belong to the process holding the port.
+    live = agents[0]
+    result = subprocess.run([python, str(AGENT), "clean-metadata", "--config", str(live.config)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0
+    assert "is held by another process; leaving the metadata of that segment alone" in result.stderr
+    assert len(segment_keys(etcd, live.segment)) == 2
+    assert live.cli("ping")[0] == 0
+
+
+def test_start_removes_stale_keys_first(python, etcd, ports, tmp_path):
+    agent = Agent(python, etcd, ports, tmp_path, "restarted")
+    agent.proc.kill()
+    agent.proc.wait()
+    os.unlink(agent.socket)  # so that wait_ready waits for the new agent's socket
+    env = dict(os.environ, MC_LEGACY_RPC_PORT_BINDING="1", MC_TCP_BIND_ADDRESS=HOST,
+               MC_FORCE_TCP="1", MC_MIN_RPC_PORT=str(agent.rpc_range[0]),
+               MC_MAX_RPC_PORT=str(agent.rpc_range[-1]))
+    with agent.log.open("w") as out:
+        agent.proc = subprocess.Popen([python, str(AGENT), "serve", "--config", str(agent.config)],
+                                      stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        agent.wait_ready()
+        assert f"removed 2 stale metadata key(s) of {agent.segment}" in agent.log.read_text()
+        rpc = etcd_keys(etcd)[f"mooncake/rpc_meta/{agent.segment}"]
+        assert (rpc["ip_or_host_name"], rpc["rpc_port"]) == (HOST, agent.port)
+    finally:
+        assert stop(agent.proc) == 0, agent.log.read_text()
+    assert segment_keys(etcd, agent.segment) == []
+
+
+def test_waits_for_etcd_then_starts(python, ports, tmp_path):
+    binary = os.environ.get("MOONCAKE_TEST_ETCD")
+    if not binary:
+        pytest.skip("MOONCAKE_TEST_ETCD (path of an etcd binary) is not set")
+    client, peer = free_block(2, ports)
+    agent = Agent(python, client, ports, tmp_path, "patient", wait=False)
+    try:
+        wait_until(lambda: "unreachable" in agent.log.read_text(), START_TIMEOUT,
+                   "the agent's unreachable message", agent.proc, agent.log)
+        assert f"metadata server etcd://{HOST}:{client} unreachable" in agent.log.read_text()
+        assert not os.path.exists(agent.socket)
+        with running_etcd(binary, tmp_path, client, peer, "late"):
+            agent.wait_ready()
+            assert f"mooncake/rpc_meta/{agent.segment}" in etcd_keys(client)
+            assert stop(agent.proc) == 0, agent.log.read_text()
+    finally:
+        stop(agent.proc)

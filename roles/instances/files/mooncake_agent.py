@@ -8,11 +8,15 @@
                              the peer's registered memory and read them back
   ping --socket PATH         ask a running agent whether it is up
   check-config PATH          validate a config file and exit
+  clean-metadata --config PATH
+                             remove this instance's keys from etcd (systemd's
+                             ExecStopPost: a crashed engine leaves them behind)
 
 Control protocol: one JSON request line in, one JSON response line out.
 Standard library only, besides mooncake.engine (imported by `serve` alone).
 """
 import argparse
+import base64
 import json
 import logging
 import os
@@ -24,6 +28,8 @@ import stat
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 
 LOG = logging.getLogger("mooncake_agent")
 
@@ -39,6 +45,10 @@ STOP_WAIT = 60                 # seconds to let a running transfer finish on sto
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 # Set: the engine binds exactly the local_hostname port (on 0.0.0.0).
 LEGACY_BINDING_ENV = "MC_LEGACY_RPC_PORT_BINDING"
+# The keys a segment registers in etcd (the engine deletes them on a clean stop only).
+SEGMENT_KEY_PREFIXES = ("mooncake/rpc_meta/", "mooncake/ram/")
+METADATA_TIMEOUT = 3           # seconds per request to the metadata server
+METADATA_LOG_EVERY = 30        # seconds between two "still waiting" lines
 
 
 class AgentError(Exception):
@@ -87,19 +97,120 @@ def sd_notify(*assignments):
         LOG.warning("sd_notify failed: %s", exc)
 
 
+# ---------------------------------------------------------------- metadata
+
+def etcd_endpoints(metadata_server):
+    """["http://host:port", ...] of an etcd:// metadata server, [] for any other form."""
+    if not metadata_server.startswith("etcd://"):
+        return []
+    return ["http://" + endpoint.strip() for endpoint in metadata_server[len("etcd://"):].split(",")]
+
+
+def etcd_call(endpoint, path, body):
+    """POST a JSON body to etcd's v3 gateway; the decoded reply."""
+    request = urllib.request.Request(endpoint + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=METADATA_TIMEOUT) as reply:
+        return json.loads(reply.read() or b"{}")
+
+
+def metadata_problem(metadata_server):
+    """None when the metadata server answers, else why not (one line).
+
+    etcd: one healthy member is enough (the engine takes the list). HTTP: a TCP
+    connection is. P2PHANDSHAKE needs no server."""
+    endpoints = etcd_endpoints(metadata_server)
+    problems = []
+    for endpoint in endpoints:
+        try:
+            with urllib.request.urlopen(endpoint + "/health", timeout=METADATA_TIMEOUT) as reply:
+                health = json.loads(reply.read() or b"{}").get("health")
+        except (OSError, ValueError) as exc:
+            problems.append(f"{endpoint}: {getattr(exc, 'reason', exc)}")
+            continue
+        if health == "true":
+            return None
+        problems.append(f"{endpoint}: not healthy ({health})")
+    if endpoints:
+        return "; ".join(problems)
+    match = re.match(r"^https?://(\[[^]]+\]|[^/:]+)(?::(\d+))?/", metadata_server)
+    if match:
+        host = match.group(1).strip("[]")
+        port = int(match.group(2) or (443 if metadata_server.startswith("https") else 80))
+        try:
+            socket.create_connection((host, port), timeout=METADATA_TIMEOUT).close()
+        except OSError as exc:
+            return f"{host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def wait_for_metadata(cfg):
+    """Block until the metadata server answers, saying so in the journal.
+
+    systemd bounds the wait (TimeoutStartSec) and retries later (Restart=): an
+    instance started while etcd is down comes up by itself once etcd is back,
+    and the slow attempts never trip the start limit."""
+    last_log = None
+    while True:
+        problem = metadata_problem(cfg["metadata_server"])
+        if problem is None:
+            if last_log is not None:
+                LOG.info("metadata server %s answers again", cfg["metadata_server"])
+            return
+        now = time.monotonic()
+        if last_log is None or now - last_log >= METADATA_LOG_EVERY:
+            LOG.error("metadata server %s unreachable (%s); waiting for it before starting "
+                      "the engine", cfg["metadata_server"], problem)
+            sd_notify(f"STATUS=waiting for metadata server {cfg['metadata_server']}: unreachable")
+            last_log = now
+        time.sleep(1)
+
+
+def remove_segment_keys(cfg):
+    """Delete this segment's keys from etcd; the number of keys deleted.
+
+    Only ever this instance's own keys, and only while its port is free: a port
+    held by someone else means the keys are theirs (the seed's failure mode)."""
+    endpoints = etcd_endpoints(cfg["metadata_server"])
+    if not endpoints:
+        return 0
+    if port_holder_problem(cfg["local_hostname"]):
+        raise AgentError(f"port of {cfg['local_hostname']} is held by another process; "
+                         "leaving the metadata of that segment alone")
+    errors = []
+    for endpoint in endpoints:
+        try:
+            deleted = 0
+            for prefix in SEGMENT_KEY_PREFIXES:
+                key = base64.b64encode((prefix + cfg["local_hostname"]).encode()).decode()
+                reply = etcd_call(endpoint, "/v3/kv/deleterange", {"key": key})
+                deleted += int(reply.get("deleted", 0))
+            return deleted
+        except (OSError, ValueError) as exc:
+            errors.append(f"{endpoint}: {getattr(exc, 'reason', exc)}")
+    raise AgentError(f"cannot remove the keys of {cfg['local_hostname']}: {'; '.join(errors)}")
+
+
 # ---------------------------------------------------------------- engine
 
-def ensure_port_free(local_hostname):
-    """Refuse to start when our port is taken: the engine's failed initialize
-    would then delete the metadata of the instance that holds the port."""
+def port_holder_problem(local_hostname):
+    """None when the local_hostname port can be bound here, else why not."""
     port = int(local_hostname.rsplit(":", 1)[1])
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("0.0.0.0", port))
         except OSError as exc:
-            raise AgentError(f"port {port} of {local_hostname} is already in use "
-                             f"({exc.strerror}); not starting the engine") from exc
+            return f"port {port} of {local_hostname} is already in use ({exc.strerror})"
+    return None
+
+
+def ensure_port_free(local_hostname):
+    """Refuse to start when our port is taken: the engine's failed initialize
+    would then delete the metadata of the instance that holds the port."""
+    problem = port_holder_problem(local_hostname)
+    if problem:
+        raise AgentError(f"{problem}; not starting the engine")
 
 
 class Agent:
@@ -120,6 +231,11 @@ class Agent:
         cfg = self.cfg
         if LEGACY_BINDING_ENV in os.environ:
             ensure_port_free(cfg["local_hostname"])
+        wait_for_metadata(cfg)
+        # Keys a crash left behind would point peers at this segment before it is up.
+        stale = remove_segment_keys(cfg)
+        if stale:
+            LOG.info("removed %d stale metadata key(s) of %s", stale, cfg["local_hostname"])
         self.engine = TransferEngine()
         LOG.info("initializing segment %s, metadata %s, protocol %s, device %r",
                  cfg["local_hostname"], cfg["metadata_server"], cfg["protocol"],
@@ -351,6 +467,19 @@ def cmd_check_config(args):
     return 0
 
 
+def cmd_clean_metadata(args):
+    """After the engine stopped, however it stopped: remove what it left in etcd."""
+    try:
+        cfg = load_config(args.config)
+        deleted = remove_segment_keys(cfg)
+    except AgentError as exc:
+        # Not fatal for the unit: the next start removes them before registering.
+        LOG.warning("%s", exc)
+        return 0
+    LOG.info("removed %d metadata key(s) of %s", deleted, cfg["local_hostname"])
+    return 0
+
+
 def ask(path, request, timeout):
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
@@ -395,6 +524,10 @@ def parse_args(argv):
     check = sub.add_parser("check-config", help="validate a config file and exit")
     check.add_argument("config")
     check.set_defaults(func=cmd_check_config)
+
+    clean = sub.add_parser("clean-metadata", help="remove this instance's keys from etcd")
+    clean.add_argument("--config", required=True)
+    clean.set_defaults(func=cmd_clean_metadata)
 
     ping = sub.add_parser("ping", help="check that an agent answers")
     ping.add_argument("--socket", required=True)

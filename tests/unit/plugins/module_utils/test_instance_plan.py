@@ -68,6 +68,7 @@ def test_seed_case_plans_two_instances_with_their_own_segments_and_ranges():
         "address": "10.231.0.11",
         "segment": "10.231.0.11:15624",
         "metadata_server": "etcd://10.231.0.11:2379",
+        "metadata_endpoints": [{"host": "10.231.0.11", "port": 2379}],
         "rpc_port_range": [20000, 20099],
         "env": {},
         "command": None,
@@ -405,3 +406,55 @@ def test_every_problem_is_reported_in_one_run():
     assert len(errors) == len(expected) + 3
     # the plan still lists every instance, so later checks can see all of them
     assert len(plans) == 3
+
+
+# ---------------------------------------------------------------- planned ports
+
+
+def test_ports_are_planned_from_base_and_stride_when_not_given():
+    plans, errors = plan([{"name": "a"}, {"name": "b", "port": 16000}, {"name": "c"}], port_base=15624, port_stride=10)
+    assert errors == []
+    # Index-based like the ranges: c keeps 15644 whatever b's explicit port is.
+    assert [p["port"] for p in plans] == [15624, 16000, 15644]
+    assert [p["segment"] for p in plans] == ["10.231.0.11:15624", "10.231.0.11:16000", "10.231.0.11:15644"]
+
+
+def test_a_planned_port_is_checked_like_a_given_one():
+    errors = errors_of([{"name": "a"}, {"name": "b", "port": 15624}], port_base=15624, port_stride=1)
+    assert errors == ["host node1: instances 'a' and 'b' all use port 15624; give each instance its own port"]
+    message = only_error([{"name": "a"}], port_base=32768, port_stride=1)
+    assert message.startswith("host node1, instance 'a': planned port (mooncake_instances_port_base + 0 x stride) "
+                              "32768 is inside the kernel's ephemeral port range")
+
+
+def test_without_a_base_the_port_is_required():
+    message = only_error([{"name": "a"}], port_base=None)
+    assert message.startswith("host node1, instance 'a': port must be a whole number from 1024 to 65535")
+
+
+def test_a_bad_stride_is_named():
+    errors = errors_of([{"name": "a", "port": 15624}], port_base=15624, port_stride=0)
+    assert errors == ["host node1: mooncake_instances_port_base 15624 and mooncake_instances_port_stride 0 must be "
+                      "whole numbers, the stride at least 1"]
+
+
+# ---------------------------------------------------------------- addresses and endpoints
+
+
+def test_loopback_address_fails_when_peers_are_on_other_hosts():
+    message = only_error(SEED, address="127.0.0.1", remote_peers=["node3", "node2"])
+    assert message == ("host node1: mooncake_instances_address 127.0.0.1 is a loopback address, but instances on "
+                       "node2, node3 must reach this host's instances; set it to this host's IP on the network they share")
+    assert errors_of(SEED, address="127.0.0.1", remote_peers=[]) == []
+
+
+@pytest.mark.parametrize("server, endpoints", [
+    ("etcd://10.0.0.1:2379,10.0.0.2:2479", [{"host": "10.0.0.1", "port": 2379}, {"host": "10.0.0.2", "port": 2479}]),
+    ("http://meta.example:8080/metadata", [{"host": "meta.example", "port": 8080}]),
+    ("https://meta.example/metadata", [{"host": "meta.example", "port": 443}]),
+    ("http://[fd00::1]/metadata", [{"host": "fd00::1", "port": 80}]),
+    ("P2PHANDSHAKE", []),
+])
+def test_the_plan_lists_the_metadata_endpoints_to_reach(server, endpoints):
+    plans, errors = plan(SEED[:1], metadata_server=server)
+    assert errors == [] and plans[0]["metadata_endpoints"] == endpoints

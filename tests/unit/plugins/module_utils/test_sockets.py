@@ -218,6 +218,33 @@ def test_port_expected_free_but_held(lab_listeners):
     ]
 
 
+def test_available_passes_on_a_fresh_port_and_on_the_own_unit(lab_listeners):
+    # Before a deploy: a free port (fresh host) and a port its own unit holds (re-run) pass.
+    results, failures = check(
+        lab_listeners,
+        {"port": 15626, "state": "available", "unit": "mooncake-instance@other.service"},
+        {"port": 15624, "state": "available", "unit": "mooncake-instance@prefill.service"},
+        {"port": 2380, "state": "available", "process": "etcd"},
+    )
+    assert failures == [] and [r["ok"] for r in results] == [True, True, True]
+
+
+def test_available_fails_on_a_foreign_holder_and_names_it(lab_listeners):
+    failures = check(
+        lab_listeners,
+        {"port": 15625, "state": "available", "unit": "mooncake-instance@prefill.service",
+         "label": "host node1, instance 'prefill'"},
+        {"port": 2379, "state": "available"},
+    )[1]
+    assert failures[0] == (
+        "host node1, instance 'prefill': port 15625 should be free or held by "
+        "mooncake-instance@prefill.service but is held by 0.0.0.0:15625 pid 3897 (%s, unit "
+        "mooncake-instance@decode.service)" % DECODE_CMD
+    )
+    # Nobody named: any holder is foreign.
+    assert failures[1].startswith("port 2379 should be free but is held by 10.231.0.11:2379 pid 390")
+
+
 def test_port_held_on_two_addresses_lists_both_holders(lab_listeners):
     failures = check(lab_listeners, {"port": 2379, "state": "free"})[1]
     (message,) = failures

@@ -103,7 +103,7 @@ def test_no_expectations_lists_the_listeners(lab_table):
 
 @pytest.mark.parametrize("expect, message", [
     ([{"unit": "x.service"}], "missing required arguments: port"),
-    ([{"port": 15624, "state": "bound"}], "value of state must be one of: listening, free, got: bound"),
+    ([{"port": 15624, "state": "bound"}], "value of state must be one of: listening, free, available, got: bound"),
     ([{"port": 15624, "protocol": "udp"}], "value of protocol must be one of: tcp, got: udp"),
     ([{"port": "fifteen"}], "cannot be converted to an int"),
 ])

@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: mooncake.deploy contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Everything the verification checks about one host's transfer-engine instances.
+
+Unit state (``systemctl show``), port owner (procfs, see sockets), registration in etcd (the
+v3 JSON gateway, standard library only) and transfers through each agent's control socket.
+Parsers and judgements are plain functions over recorded data, so unit tests run them without
+systemd, etcd or an agent.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import json
+import socket
+
+try:  # Python 3; the module runs on the hosts' python3
+    from urllib.request import Request, urlopen
+    from urllib.error import URLError
+except ImportError:  # pragma: no cover
+    Request = urlopen = URLError = None
+
+UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts")
+RPC_META_PREFIX = "mooncake/rpc_meta/"
+RAM_PREFIX = "mooncake/ram/"
+
+
+def unit_name(instance):
+    return "mooncake-instance@%s.service" % instance
+
+
+def parse_systemctl_show(text):
+    """{unit Id: {property: value}} from ``systemctl show -p Id,... unit...`` (blank-line blocks)."""
+    units = {}
+    current = {}
+    for line in text.splitlines() + [""]:
+        if not line.strip():
+            if current.get("Id"):
+                units[current["Id"]] = current
+            current = {}
+            continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key] = value
+    return units
+
+
+def etcd_endpoints(metadata_server):
+    """host:port endpoints of an ``etcd://a:2379,b:2379`` metadata server; [] for any other."""
+    if not metadata_server or not metadata_server.startswith("etcd://"):
+        return []
+    return [part.strip() for part in metadata_server[len("etcd://"):].split(",") if part.strip()]
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def etcd_get(endpoints, key, timeout):
+    """(value or None, None) from the first endpoint that answers, or (None, error)."""
+    errors = []
+    for endpoint in endpoints:
+        request = Request(
+            "http://%s/v3/kv/range" % endpoint,
+            data=json.dumps({"key": _b64(key)}).encode("ascii"),
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            reply = json.loads(urlopen(request, timeout=timeout).read().decode("utf-8"))
+        except (URLError, OSError, ValueError) as exc:
+            errors.append("%s: %s" % (endpoint, getattr(exc, "reason", exc)))
+            continue
+        kvs = reply.get("kvs") or []
+        if not kvs:
+            return None, None
+        return base64.b64decode(kvs[0].get("value", "")).decode("utf-8", "replace"), None
+    return None, "metadata server unreachable (%s)" % "; ".join(errors or ["no endpoint"])
+
+
+def judge_registration(instance, rpc_meta, ram, error):
+    """{ok, problem, rpc_meta, ram} for one instance, from the values of its two keys."""
+    segment = instance["segment"]
+    result = {"ok": False, "problem": None, "rpc_meta": None, "ram": ram is not None}
+    if error:
+        result["problem"] = error
+        return result
+    if rpc_meta is None:
+        result["problem"] = "no key %s%s" % (RPC_META_PREFIX, segment)
+        return result
+    try:
+        meta = json.loads(rpc_meta)
+    except ValueError:
+        result["problem"] = "%s%s is not JSON: %r" % (RPC_META_PREFIX, segment, rpc_meta)
+        return result
+    result["rpc_meta"] = meta
+    got = (meta.get("ip_or_host_name"), str(meta.get("rpc_port")))
+    want = (instance["address"], str(instance["port"]))
+    if got != want:
+        result["problem"] = "%s%s says %s:%s, the instance is %s:%s" % ((RPC_META_PREFIX, segment) + got + want)
+    elif ram is None:
+        result["problem"] = "no key %s%s (the segment's memory is not registered)" % (RAM_PREFIX, segment)
+    else:
+        result["ok"] = True
+    return result
+
+
+def agent_request(path, request, timeout):
+    """One JSON line to the agent's control socket, its one JSON line back (or an error reply)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        sock.sendall(json.dumps(request).encode("utf-8") + b"\n")
+        reader = sock.makefile("rb")
+        try:
+            line = reader.readline()
+        finally:
+            reader.close()
+    except (OSError, socket.error) as exc:
+        return {"ok": False, "error": "control socket %s: %s" % (path, exc)}
+    finally:
+        sock.close()
+    if not line:
+        return {"ok": False, "error": "control socket %s: closed without a reply" % path}
+    try:
+        return json.loads(line.decode("utf-8"))
+    except ValueError as exc:
+        return {"ok": False, "error": "control socket %s: bad reply: %s" % (path, exc)}
+
+
+def judge_transfer(peer, reply):
+    """A transfer's entry in the report: ok only when the agent copied and compared the bytes."""
+    ok = reply.get("ok") is True and reply.get("match") is True
+    return {"peer": "%s/%s" % (peer["host"], peer["name"]), "segment": peer["segment"], "ok": ok, "result": reply}
+
+
+def instance_failures(host, entry):
+    """One sentence per failed check of one instance's entry."""
+    where = "%s/%s" % (host, entry["instance"])
+    failures = []
+    if not entry["unit_ok"]:
+        failures.append("%s: unit %s is %s" % (where, unit_name(entry["instance"]), entry["unit"].get("ActiveState", "unknown")))
+    if not entry["port"]["ok"]:
+        failures.append("%s: %s" % (where, entry["port"]["problem"]))
+    if entry["etcd"]["ok"] is False:
+        failures.append("%s: etcd registration wrong: %s" % (where, entry["etcd"]["problem"]))
+    for transfer in entry["transfers"]:
+        if not transfer["ok"]:
+            result = transfer["result"]
+            why = result.get("error") or ("bytes differ" if result.get("match") is False else json.dumps(result))
+            failures.append("%s -> %s: transfer failed: %s" % (where, transfer["peer"], why))
+    return failures
+
+
+def port_entry(result):
+    """The port check of one instance, with who holds the port (pid, command, unit)."""
+    holders = []
+    for holder in result.get("holders") or []:
+        process = holder.get("process") or {}
+        holders.append({"address": holder["address"], "pid": process.get("pid"),
+                        "command": process.get("cmdline") or process.get("name"), "unit": process.get("unit")})
+    return {"ok": result["ok"], "problem": result["problem"], "holders": holders}
