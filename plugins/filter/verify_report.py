@@ -23,7 +23,7 @@ HOST_W = 250
 HOST_GAP = 70
 HEADER_H = 44
 BOX_H = 52
-BOX_GAP = 12
+BOX_GAP = 26
 ETCD_H = 40
 TOP = 96
 LINE_H = 18
@@ -114,10 +114,10 @@ def _columns(report, etcd_hosts):
 
 
 def _arrow(start, end, same_column, color, dash):
-    """A cubic curve between two box edges; same-column arrows bulge out to the right."""
+    """A cubic curve between two box edges (a straight line within a host)."""
     (x1, y1), (x2, y2) = start, end
     if same_column:
-        c1, c2 = (x1 + 40, y1), (x2 + 40, y2)
+        c1, c2 = (x1, y1), (x2, y2)
     else:
         bend = (x2 - x1) / 2.0
         c1, c2 = (x1 + bend, y1), (x2 - bend, y2)
@@ -147,7 +147,7 @@ def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"
             body.append(_rect(x + 12, y, HOST_W - 24, BOX_H, color, "#e8f5e9" if ok else "#ffebee"))
             body.append(_text(x + 24, y + 18, "%s (%s)" % (entry["instance"], entry["role"]), 13, "bold"))
             port = entry["segment"].rsplit(":", 1)[1]
-            body.append(_text(x + 24, y + 36, "port %s  unit %s  etcd %s" % (
+            body.append(_text(x + 24, y + 36, "port %s, unit %s, etcd %s" % (
                 port, entry["unit"].get("ActiveState", "?"), _mark(entry["etcd"]["ok"])), 11))
             boxes[(column["host"], entry["instance"])] = (x + 12, y)
             y += BOX_H + BOX_GAP
@@ -172,9 +172,10 @@ def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"
                 color = OK_COLOR if transfer["ok"] else BAD_COLOR
                 if source and target:
                     same = source[0] == target[0]
-                    if same:
-                        start = (source[0] + HOST_W - 24, source[1] + BOX_H / 2)
-                        end = (target[0] + HOST_W - 24, target[1] + BOX_H / 2)
+                    if same:  # down (or up) through the gap between the two boxes
+                        down = target[1] > source[1]
+                        start = (source[0] + 60, source[1] + (BOX_H if down else 0))
+                        end = (target[0] + 60, target[1] + (0 if down else BOX_H))
                     elif target[0] > source[0]:
                         start = (source[0] + HOST_W - 24, source[1] + BOX_H / 2)
                         end = (target[0], target[1] + BOX_H / 2)

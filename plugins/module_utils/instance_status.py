@@ -17,11 +17,8 @@ import base64
 import json
 import socket
 
-try:  # Python 3; the module runs on the hosts' python3
-    from urllib.request import Request, urlopen
-    from urllib.error import URLError
-except ImportError:  # pragma: no cover
-    Request = urlopen = URLError = None
+from urllib.error import URLError
+from urllib.request import Request, urlopen
 
 UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts")
 RPC_META_PREFIX = "mooncake/rpc_meta/"

@@ -150,13 +150,27 @@ instances:
   type: list
   elements: dict
   contains:
-    host: {description: The host (O(host)), type: str}
-    instance: {description: The instance name, type: str}
-    role: {description: Its role, type: str}
-    segment: {description: Its segment, type: str}
-    metadata_server: {description: Its metadata server (O(instances[].metadata_server)), type: str}
-    unit: {description: The unit's Id, LoadState, ActiveState, SubState, MainPID and NRestarts, type: dict}
-    unit_ok: {description: The unit is active, type: bool}
+    host:
+      description: The host (O(host)).
+      type: str
+    instance:
+      description: The instance name.
+      type: str
+    role:
+      description: Its role.
+      type: str
+    segment:
+      description: Its segment.
+      type: str
+    metadata_server:
+      description: Its metadata server (O(instances[].metadata_server)).
+      type: str
+    unit:
+      description: The unit's C(Id), C(LoadState), C(ActiveState), C(SubState), C(MainPID) and C(NRestarts).
+      type: dict
+    unit_ok:
+      description: The unit is active.
+      type: bool
     port:
       description: C(ok), C(problem) and the C(holders) of the port (address, pid, command, unit).
       type: dict

@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright: mooncake.deploy contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""verify_table and deployment_svg on the report the 3-host lab really produced."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+
+from ansible_collections.mooncake.deploy.plugins.filter.verify_report import FilterModule
+from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import recorded_report
+
+SVG = "{http://www.w3.org/2000/svg}"
+ETCD = [{"host": "etcd1", "address": "10.231.4.11"}]
+FILTERS = FilterModule().filters()
+
+
+def texts(svg):
+    root = ElementTree.fromstring(svg.encode("utf-8"))
+    assert root.tag == SVG + "svg"
+    return root, [element.text for element in root.iter(SVG + "text")]
+
+
+def test_table_one_line_per_instance_with_every_transfer():
+    lines = FILTERS["verify_table"](recorded_report())
+    assert lines[0].split()[:7] == ["host", "instance", "role", "segment", "unit", "port", "etcd"]
+    assert len(lines) == 5
+    assert lines[1].split()[:7] == ["node1", "prefill", "prefill", "10.231.4.12:15624", "active", "ok", "ok"]
+    assert "node1/decode 2.01/1.22 ok 67108864 B, node2/decode 0.92/0.98 ok 67108864 B" in lines[1]
+    assert lines[2].endswith(" -")
+
+
+def test_table_marks_failures():
+    report = copy.deepcopy(recorded_report())
+    entry = report[1]["instances"][0]
+    entry["unit"]["ActiveState"] = "failed"
+    entry["port"]["ok"] = False
+    entry["etcd"]["ok"] = None
+    entry["transfers"][0]["ok"] = False
+    line = FILTERS["verify_table"](report)[3]
+    assert line.split()[4:7] == ["failed", "WRONG", "-"]
+    assert "node1/decode FAILED" in line
+
+
+def test_picture_is_well_formed_and_names_every_host_instance_and_port():
+    svg = FILTERS["deployment_svg"](recorded_report(), ETCD)
+    root, words = texts(svg)
+    joined = "\n".join(words)
+    for name in ("etcd1", "node1", "node2", "10.231.4.11", "10.231.4.12", "10.231.4.13", "client 10.231.4.11:2379"):
+        assert name in words, name
+    assert words.count("prefill (prefill)") == 2 and words.count("decode (decode)") == 2
+    assert words.count("port 15624, unit active, etcd ok") == 2
+    assert words.count("port 15625, unit active, etcd ok") == 2
+    for pair in ("node1/prefill -> node1/decode", "node1/prefill -> node2/decode",
+                 "node2/prefill -> node1/decode", "node2/prefill -> node2/decode"):
+        assert pair in joined
+    # One arrow per transfer, all green; everything inside the canvas.
+    paths = [p for p in root.iter(SVG + "path") if p.get("marker-end")]
+    assert len(paths) == 4 and {p.get("stroke") for p in paths} == {"#2e7d32"}
+    width, height = int(root.get("width")), int(root.get("height"))
+    for rect in root.iter(SVG + "rect"):
+        assert int(rect.get("x")) + int(rect.get("width")) <= width
+        assert int(rect.get("y")) + int(rect.get("height")) <= height
+
+
+def test_hosts_do_not_overlap_and_etcd_sits_in_its_own_column():
+    root, _words = texts(FILTERS["deployment_svg"](recorded_report(), ETCD))
+    hosts = [r for r in root.iter(SVG + "rect") if r.get("rx") == "8"]
+    spans = sorted((int(r.get("x")), int(r.get("x")) + int(r.get("width"))) for r in hosts)
+    assert len(spans) == 3
+    assert all(left[1] < right[0] for left, right in zip(spans, spans[1:]))
+
+
+def test_a_failed_transfer_is_red_and_says_why():
+    report = copy.deepcopy(recorded_report())
+    transfer = report[0]["instances"][0]["transfers"][1]
+    transfer["ok"] = False
+    transfer["result"] = {"ok": False, "error": "write to peer 10.231.4.13:15625 failed (rc=-1)"}
+    root, words = texts(FILTERS["deployment_svg"](report, ETCD))
+    assert any(w.endswith("FAILED: write to peer 10.231.4.13:15625 failed (rc=-1)") for w in words)
+    red = [p for p in root.iter(SVG + "path") if p.get("stroke") == "#c62828"]
+    assert len(red) == 1 and red[0].get("stroke-dasharray")
+
+
+def test_one_host_with_etcd_and_instances_and_odd_names():
+    report = copy.deepcopy(recorded_report())[:1]
+    report[0]["host"] = "gpu<1>&co"
+    for entry in report[0]["instances"]:
+        entry["transfers"] = []
+    svg = FILTERS["deployment_svg"](report, [{"host": "gpu<1>&co", "address": "10.231.4.12"}])
+    _root, words = texts(svg)
+    assert "gpu<1>&co" in words and "gpu&lt;1&gt;&amp;co" in svg
+    # etcd endpoint 10.231.4.11 is not that host: drawn as a host of its own.
+    assert "etcd 10.231.4.11" in words and "client 10.231.4.11:2379" in words
+
+
+def test_filter_docs_render():
+    for name in ("verify_table", "deployment_svg"):
+        run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "-t", "filter",
+                              "mooncake.deploy." + name], capture_output=True, text=True, check=False)
+        assert run.returncode == 0 and name in run.stdout, run.stderr
