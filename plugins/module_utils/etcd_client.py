@@ -44,6 +44,13 @@ INSTALL_HINT = (
     "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python (set it with the task's environment keyword)."
 )
 
+# The TLS options every etcd module takes (documented in the mooncake.deploy.etcd doc fragment).
+TLS_ARGUMENT_SPEC = dict(
+    ca_cert=dict(type="path"),
+    client_cert=dict(type="path"),
+    client_key=dict(type="path", no_log=False),
+)
+
 _HOST_PORT = re.compile(r"^(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<host>[^\s:/\[\]@?#]+)):(?P<port>[0-9]+)$")
 
 
@@ -70,8 +77,27 @@ def require_etcd3(module):
         module.fail_json(msg=missing_library_message(), exception=ETCD3_IMPORT_ERROR)
 
 
-def parse_endpoint(url):
-    """``http://host:port`` -> dict(url, host, port); EtcdError naming the endpoint otherwise."""
+def tls_options(params):
+    """The etcd3 client's TLS keyword arguments from the module's ca_cert/client_cert/client_key.
+
+    {} without ca_cert (plain http); EtcdError when a client certificate comes without its key
+    (or the other way round), or without the CA that verifies the server.
+    """
+    ca_cert, cert, key = params.get("ca_cert"), params.get("client_cert"), params.get("client_key")
+    if bool(cert) != bool(key):
+        raise EtcdError("client_cert and client_key go together; give both (etcd's --client-cert-auth) or neither")
+    if cert and not ca_cert:
+        raise EtcdError("client_cert needs ca_cert: the CA that signed etcd's server certificate (https endpoints)")
+    if not ca_cert:
+        return {}
+    options = dict(ca_cert=ca_cert)
+    if cert:
+        options.update(cert_cert=cert, cert_key=key)
+    return options
+
+
+def parse_endpoint(url, tls=False):
+    """``http://host:port`` (``https://`` with tls) -> dict(url, host, port); EtcdError naming the endpoint otherwise."""
     if not isinstance(url, str) or not url.strip():
         raise EtcdError("endpoint %r: empty; give a URL like http://10.0.0.1:2379" % (url,))
     text = url.strip()
@@ -79,13 +105,16 @@ def parse_endpoint(url):
     if not sep:
         raise EtcdError("endpoint %r: no scheme; give a URL like http://%s" % (url, text))
     scheme = scheme.lower()
-    if scheme == "https":
-        raise EtcdError("endpoint %r: https (TLS) is not supported by this module; use the plain http:// client URL" % url)
+    if scheme == "https" and not tls:
+        raise EtcdError("endpoint %r: https (TLS) is not supported without ca_cert; give ca_cert (the CA of etcd's "
+                        "certificate, and client_cert/client_key when etcd checks clients) or the plain http:// URL" % url)
+    if scheme == "http" and tls:
+        raise EtcdError("endpoint %r: plain http with ca_cert; give the https:// client URL (or drop ca_cert)" % url)
     if scheme == "etcd":
         raise EtcdError(
             "endpoint %r: etcd:// is the transfer engine's metadata_server form; give the same endpoint as http://%s"
             % (url, rest.rstrip("/")))
-    if scheme != "http":
+    if scheme not in ("http", "https"):
         raise EtcdError("endpoint %r: scheme %r is not supported; give a URL like http://10.0.0.1:2379" % (url, scheme))
     hostport, slash, path = rest.partition("/")
     if slash and path:
@@ -104,17 +133,17 @@ def parse_endpoint(url):
         raise EtcdError("endpoint %r: port %d is out of range 1-65535" % (url, port))
     host = match.group("ipv6") or match.group("host")
     shown = "[%s]" % host if match.group("ipv6") else host
-    return dict(url="http://%s:%d" % (shown, port), host=host, port=port)
+    return dict(url="%s://%s:%d" % (scheme, shown, port), host=host, port=port)
 
 
-def parse_endpoints(urls):
+def parse_endpoints(urls, tls=False):
     """Every endpoint parsed; one EtcdError that lists all the malformed ones."""
     if not urls:
         raise EtcdError("no endpoints given; give at least one URL like http://10.0.0.1:2379")
     parsed, problems = [], []
     for url in urls:
         try:
-            parsed.append(parse_endpoint(url))
+            parsed.append(parse_endpoint(url, tls))
         except EtcdError as exc:
             problems.append(str(exc))
     if problems:
@@ -217,16 +246,17 @@ def describe_error(exc):
     return text
 
 
-def open_client(endpoint, timeout):
-    return etcd3.client(host=endpoint["host"], port=endpoint["port"], timeout=timeout)
+def open_client(endpoint, timeout, tls=None):
+    """An etcd3 client; tls: tls_options() (ca_cert, cert_cert, cert_key), only passed when given."""
+    return etcd3.client(host=endpoint["host"], port=endpoint["port"], timeout=timeout, **(tls or {}))
 
 
-def probe(endpoint, timeout):
+def probe(endpoint, timeout, tls=None):
     """(client or None, health): health is dict(endpoint, status ok|error, error, version, leader_id)."""
     health = dict(endpoint=endpoint["url"], status="error", error=None, version=None, leader_id=None)
     client = None
     try:
-        client = open_client(endpoint, timeout)
+        client = open_client(endpoint, timeout, tls)
         status = client.status()
     except Exception as exc:  # pylint: disable=broad-except
         health["error"] = describe_error(exc)
@@ -248,16 +278,16 @@ def close(client):
             pass
 
 
-def connect(urls, timeout, probe_all=False):
+def connect(urls, timeout, probe_all=False, tls=None):
     """(client, endpoint url, healths): a client on the first healthy endpoint.
 
     With probe_all, every endpoint is probed (for reporting); otherwise probing stops at the first
     healthy one. EtcdError names every endpoint and its error when none is healthy.
     """
-    endpoints = parse_endpoints(urls)
+    endpoints = parse_endpoints(urls, bool(tls))
     chosen, chosen_url, healths = None, None, []
     for endpoint in endpoints:
-        client, health = probe(endpoint, timeout)
+        client, health = probe(endpoint, timeout, tls)
         healths.append(health)
         if client is not None:
             if chosen is None:

@@ -39,7 +39,8 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - Plain http only; TLS client certificates are not supported.
+  - TLS - give O(ca_cert) with https endpoints, and O(client_cert)/O(client_key) when etcd requires client
+    certificates (C(--client-cert-auth)).
   - Debian and Ubuntu package the client as C(python3-etcd3) for the system Python (C(/usr/bin/python3)).
     PyPI's C(etcd3) 0.12 only imports with protobuf 4 or later when C(PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python)
     is set in the task's environment.
@@ -156,18 +157,20 @@ def main():
         argument_spec=dict(
             endpoints=dict(type="list", elements="str", required=True),
             timeout=dict(type="int", default=etcd_client.DEFAULT_TIMEOUT),
+            **etcd_client.TLS_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
     etcd_client.require_etcd3(module)
     try:
-        endpoints = etcd_client.parse_endpoints(module.params["endpoints"])
+        tls = etcd_client.tls_options(module.params)
+        endpoints = etcd_client.parse_endpoints(module.params["endpoints"], bool(tls))
     except etcd_client.EtcdError as exc:
         module.fail_json(msg=str(exc))
     healths, client, url, leader_id, members, segments = [], None, None, None, [], {}
     try:
         client, url, healths = etcd_client.connect(
-            [e["url"] for e in endpoints], module.params["timeout"], probe_all=True)
+            [e["url"] for e in endpoints], module.params["timeout"], probe_all=True, tls=tls)
         leader_id = next((h["leader_id"] for h in healths if h["endpoint"] == url), None)
         members = etcd_client.members(client)
         items = etcd_client.read_prefix(client, etcd_client.RPC_META_PREFIX)

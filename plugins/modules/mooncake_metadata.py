@@ -47,7 +47,8 @@ attributes:
 notes:
   - The keys are deleted whether or not the instance still runs, and a running instance is then unreachable
     until it restarts. Stop the instance first, or check that nothing holds its port (M(mooncake.deploy.port_bindings)).
-  - Plain http only; TLS client certificates are not supported.
+  - TLS - give O(ca_cert) with https endpoints, and O(client_cert)/O(client_key) when etcd requires client
+    certificates (C(--client-cert-auth)).
   - Debian and Ubuntu package the client as C(python3-etcd3) for the system Python (C(/usr/bin/python3)).
     PyPI's C(etcd3) 0.12 only imports with protobuf 4 or later when C(PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python)
     is set in the task's environment.
@@ -107,18 +108,20 @@ def main():
             segment=dict(type="str", required=True),
             state=dict(type="str", choices=["absent"], default="absent"),
             timeout=dict(type="int", default=etcd_client.DEFAULT_TIMEOUT),
+            **etcd_client.TLS_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
     etcd_client.require_etcd3(module)
     try:
-        endpoints = etcd_client.parse_endpoints(module.params["endpoints"])
+        tls = etcd_client.tls_options(module.params)
+        endpoints = etcd_client.parse_endpoints(module.params["endpoints"], bool(tls))
         segment = etcd_client.parse_segment(module.params["segment"])
     except etcd_client.EtcdError as exc:
         module.fail_json(msg=str(exc))
     healths, client, url, before, deleted = [], None, None, {}, []
     try:
-        client, url, healths = etcd_client.connect([e["url"] for e in endpoints], module.params["timeout"])
+        client, url, healths = etcd_client.connect([e["url"] for e in endpoints], module.params["timeout"], tls=tls)
         for key in etcd_client.segment_keys(segment):
             raw, _meta = client.get(key)
             if raw is not None:

@@ -1,12 +1,14 @@
-"""A 3-member etcd cluster, checked from outside the play with the hosts' own etcdctl.
+"""A 3-member etcd cluster with TLS, checked from outside the play with the hosts' own etcdctl.
 
-Membership, health, listen addresses, replication, a member stopped and back, and a backup
-restored with playbooks/etcd_backup.yml and playbooks/etcd_restore.yml (run as users run them).
+Membership, health over https, peer mTLS and client certificates, listen addresses,
+replication, a member stopped and back, and a backup restored with playbooks/etcd_backup.yml
+and playbooks/etcd_restore.yml (run as users run them).
 """
 
 import json
 import os
 import re
+import shlex
 import subprocess
 import time
 
@@ -21,16 +23,19 @@ MEMBERS = ["etcd1", "etcd2", "etcd3"]
 HOSTS = {name: testinfra.get_host("ansible://" + name, ansible_inventory=INVENTORY_FILE) for name in MEMBERS}
 IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
 UNIT = "mooncake-etcd"
+PKI = "/etc/mooncake-etcd/pki"
+CA, CERT, KEY = PKI + "/ca.crt", PKI + "/client.crt", PKI + "/client.key"
+TLS = "--cacert=%s --cert=%s --key=%s" % (CA, CERT, KEY)
 
 
 def endpoint(name):
-    return "http://%s:2379" % IPS[name]
+    return "https://%s:2379" % IPS[name]
 
 
 def etcdctl(via, args, endpoints=None, check=True):
-    """etcdctl on host `via` (the host's own binary) against `endpoints` (default: via's)."""
-    cmd = "ETCDCTL_API=3 etcdctl --command-timeout=5s --endpoints=%s %s" % (
-        ",".join(endpoint(n) for n in (endpoints or [via])), args)
+    """etcdctl on host `via` (the host's own binary, the role's client certificate) against `endpoints` (default: via's)."""
+    cmd = "ETCDCTL_API=3 etcdctl --command-timeout=5s %s --endpoints=%s %s" % (
+        TLS, ",".join(endpoint(n) for n in (endpoints or [via])), args)
     result = HOSTS[via].run(cmd)
     if check:
         assert result.rc == 0, "%s on %s: %s%s" % (cmd, via, result.stdout, result.stderr)
@@ -71,18 +76,59 @@ def listeners(host, port):
 
 
 def test_each_member_listens_on_its_lab_ip_and_loopback_only(host):
-    ip = RUNNER.get_variables(host.backend.host)["ansible_host"]
+    name = host.backend.host
+    ip = RUNNER.get_variables(name)["ansible_host"]
     assert host.service(UNIT).is_running and host.service(UNIT).is_enabled
+    if name == "etcd3":
+        # mooncake_etcd_listen_all: 0.0.0.0 on request; what it advertises stays its IP (next test).
+        assert listeners(host, 2379) == {"0.0.0.0"} and listeners(host, 2380) == {"0.0.0.0"}
+        return
     assert listeners(host, 2379) == {ip, "127.0.0.1"}
     assert listeners(host, 2380) == {ip}
     for port in (2379, 2380):
         assert not listeners(host, port) & {"0.0.0.0", "*", "[::]"}
 
 
-def test_three_members_with_their_own_urls():
+def test_three_members_with_their_own_https_urls():
     members = json.loads(etcdctl("etcd1", "member list --write-out=json").stdout)["members"]
     found = {m["name"]: (m["peerURLs"], m["clientURLs"]) for m in members}
-    assert found == {n: (["http://%s:2380" % IPS[n]], [endpoint(n)]) for n in MEMBERS}
+    assert found == {n: (["https://%s:2380" % IPS[n]], [endpoint(n)]) for n in MEMBERS}
+
+
+def test_keys_are_private_to_etcd_and_certificates_carry_the_member_ips(host):
+    name = host.backend.host
+    for key in (PKI + "/member.key", KEY):
+        f = host.file(key)
+        assert f.user == "etcd" and f.group == "etcd" and f.mode == 0o600
+    # The hosts have no openssl CLI: Python's ssl decodes the certificate.
+    decoded = json.loads(host.check_output(
+        "python3 -c 'import json, ssl, sys; print(json.dumps(ssl._ssl._test_decode_cert(sys.argv[1])))' %s/member.crt" % PKI))
+    assert sorted(tuple(san) for san in decoded["subjectAltName"]) == [("IP Address", "127.0.0.1"), ("IP Address", IPS[name])]
+
+
+def test_a_client_without_a_certificate_is_refused():
+    # TLS with the right CA but no client certificate: etcd (--client-cert-auth) rejects it.
+    cmd = "ETCDCTL_API=3 etcdctl --command-timeout=3s --dial-timeout=3s --cacert=%s --endpoints=%s get x" % (
+        CA, endpoint("etcd2"))
+    result = HOSTS["etcd1"].run(cmd)
+    assert result.rc != 0, result.stdout
+    # Plain http on the https port gets no etcd answer either.
+    result = HOSTS["etcd1"].run("ETCDCTL_API=3 etcdctl --command-timeout=3s --dial-timeout=3s "
+                                "--endpoints=http://%s:2379 get x" % IPS["etcd2"])
+    assert result.rc != 0, result.stdout
+
+
+def test_the_peer_port_wants_a_certificate_of_our_ca():
+    # Peer mTLS: a TLS client without a certificate fails the handshake on the peer port.
+    code = ("import socket, ssl\n"
+            "c = ssl.create_default_context(cafile=%r)\n"
+            "s = c.wrap_socket(socket.create_connection((%r, 2380), 5), server_hostname=%r)\n"
+            "s.sendall(b'GET /members HTTP/1.0\\r\\n\\r\\n')\n"
+            "print(s.recv(100))\n") % (CA, IPS["etcd2"], IPS["etcd2"])
+    probe = "python3 -c %s" % shlex.quote(code)
+    result = HOSTS["etcd1"].run(probe)
+    assert result.rc != 0, result.stdout
+    assert "certificate" in result.stderr.lower() or "alert" in result.stderr.lower(), result.stderr
 
 
 def test_every_endpoint_is_healthy():
@@ -156,10 +202,11 @@ def test_backup_keeps_the_last_n_snapshots():
 
 
 def test_etcd_info_module_sees_the_cluster_from_a_member():
-    """mooncake.deploy.etcd_info on etcd1, through Debian's etcd3 client the role installed."""
+    """mooncake.deploy.etcd_info on etcd1 over https with the client certificate, through Debian's etcd3 client."""
     run = subprocess.run(
         ["ansible", "-i", os.path.dirname(INVENTORY_FILE), "etcd1", "-o", "-m", "mooncake.deploy.etcd_info",
-         "-a", json.dumps({"endpoints": [endpoint(n) for n in MEMBERS]})],
+         "-a", json.dumps({"endpoints": [endpoint(n) for n in MEMBERS], "ca_cert": CA,
+                           "client_cert": CERT, "client_key": KEY})],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
     )
