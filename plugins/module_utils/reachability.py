@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import socket
 import threading
 
@@ -21,31 +20,27 @@ TIMEOUT = "timeout"
 UNREACHABLE = "unreachable"
 UNRESOLVED = "unresolved"
 
-_UNREACHABLE_ERRNOS = (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL)
-
 
 def probe(host, port, timeout):
     """(status, detail) of one TCP connection attempt."""
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        return UNRESOLVED, "cannot resolve %s: %s" % (host, exc.strerror or exc)
+        return UNRESOLVED, "cannot be resolved: %s" % (exc.strerror or exc)
     family, socktype, proto, _canon, address = infos[0]
     sock = socket.socket(family, socktype, proto)
     sock.settimeout(timeout)
     try:
         sock.connect(address)
     except socket.timeout:
-        return TIMEOUT, "no answer within %g s (no route, a firewall dropping it, or the host is down)" % timeout
+        return TIMEOUT, "did not answer within %g s (no route, a firewall dropping it, or the host is down)" % timeout
     except ConnectionRefusedError:
-        return REFUSED, "the host answered, but nothing listens on port %d" % port
+        return REFUSED, "refused the connection: the host answered, but nothing listens on port %d" % port
     except OSError as exc:
-        if exc.errno in _UNREACHABLE_ERRNOS:
-            return UNREACHABLE, exc.strerror or str(exc)
-        return UNREACHABLE, "%s" % (exc.strerror or exc)
+        return UNREACHABLE, "is unreachable: %s" % (exc.strerror or exc)
     finally:
         sock.close()
-    return OPEN, "a service accepts connections"
+    return OPEN, "accepts connections"
 
 
 def probe_all(endpoints, timeout):
@@ -70,9 +65,9 @@ def probe_all(endpoints, timeout):
     for result in results:
         if not result["ok"]:
             failures.append(
-                "%s%s:%d is %s: %s" % (
+                "%s%s:%d %s" % (
                     "%s: " % result["label"] if result.get("label") else "",
-                    _bracket(result["host"]), int(result["port"]), result["status"], result["detail"]))
+                    _bracket(result["host"]), int(result["port"]), result["detail"]))
     return results, failures
 
 

@@ -89,3 +89,9 @@ def etcd_keys(client_port, prefix="mooncake/"):
     with urllib.request.urlopen(f"http://{HOST}:{client_port}/v3/kv/range", body, timeout=5) as resp:
         kvs = json.load(resp).get("kvs", [])
     return {unb64(kv["key"]): json.loads(unb64(kv["value"])) for kv in kvs}
+
+
+def etcd_delete(client_port, key):
+    body = json.dumps({"key": b64(key)}).encode()
+    with urllib.request.urlopen(f"http://{HOST}:{client_port}/v3/kv/deleterange", body, timeout=5) as resp:
+        resp.read()

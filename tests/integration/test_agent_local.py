@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from etcd_process import HOST, START_TIMEOUT, etcd_keys, running_etcd, stop, wait_until
+from etcd_process import HOST, START_TIMEOUT, etcd_delete, etcd_keys, etcd_put, running_etcd, stop, wait_until
 
 AGENT = Path(__file__).resolve().parents[2] / "roles/instances/files/mooncake_agent.py"
 MIB = 1 << 20
@@ -155,6 +155,21 @@ def test_ping_reports_segment(agents):
         assert reply["segment"] == agent.segment
         assert reply["rpc_port"] == agent.port  # legacy binding: the configured port
         assert reply["buffer_size"] == BUFFER_SIZE
+        assert reply["registered"] is True
+        assert reply["registration"] == {"ip_or_host_name": HOST, "rpc_port": agent.port}
+
+
+def test_ping_registered_fails_once_the_key_is_gone(agents, etcd):
+    agent = agents[1]
+    saved = etcd_keys(etcd)[f"mooncake/rpc_meta/{agent.segment}"]
+    etcd_delete(etcd, f"mooncake/rpc_meta/{agent.segment}")
+    try:
+        rc, reply = agent.cli("ping", "--registered")
+        assert rc == 1 and reply["ok"] is True and reply["registered"] is False and reply["registration"] is None
+        assert agent.cli("ping")[0] == 0  # up, just not findable
+    finally:
+        etcd_put(etcd, f"mooncake/rpc_meta/{agent.segment}", json.dumps(saved))
+    assert agent.cli("ping", "--registered")[0] == 0
 
 
 @pytest.mark.parametrize("direction", [(0, 1), (1, 0)], ids=["prefill->decode", "decode->prefill"])

@@ -61,3 +61,42 @@ def test_bad_instances_fail_before_any_change(host, case):
     # The play stopped in the preflight: no task of a changing role ran.
     assert "mooncake.deploy.offline_repo" not in output and "Install the etcd packages" not in output
     assert fingerprint(host) == before
+
+
+@pytest.fixture
+def foreign_listener(host):
+    """A process that is not ours listening on 15626, stopped by its PID afterwards."""
+    pid = host.check_output(
+        "cd /tmp && setsid python3 -m http.server 15626 >/dev/null 2>&1 & echo $!; sleep 1").strip()
+    assert host.socket("tcp://0.0.0.0:15626").is_listening
+    try:
+        yield int(pid)
+    finally:
+        host.run("kill %s" % pid)
+
+
+def test_foreign_port_holder_and_unreachable_etcd_are_reported_together(host, foreign_listener):
+    before = fingerprint(host)
+    run = subprocess.run(
+        [
+            "ansible-playbook", os.path.join(REPO, "site.yml"),
+            "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
+            "-e", '{"mooncake_instances": [{"name": "prefill", "port": 15624}, {"name": "decode", "port": 15625},'
+                  ' {"name": "extra", "port": 15626, "metadata_server": "etcd://10.231.1.99:2379"}]}',
+        ],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    output = re.sub(r"\s+", " ", run.stdout + run.stderr)
+    assert run.returncode != 0, output
+    # One failure names both problems: who holds the port (pid, command) and what cannot be reached.
+    assert re.search(r"host node1, instance 'extra': port 15626 should be free or held by "
+                     r"mooncake-instance@extra.service but is held by 0.0.0.0:15626 pid %d "
+                     r"\(python3 -m http.server 15626" % foreign_listener, output), output
+    assert re.search(r"host node1, metadata_server of instance 'extra' \(etcd://10.231.1.99:2379\): "
+                     r"10.231.1.99:2379 (did not answer|is unreachable)", output), output
+    # The running instances hold their own ports: no complaint about them.
+    assert "instance 'prefill': port" not in output and "instance 'decode': port" not in output
+    recap = re.search(r"node1 : ok=\d+ changed=(\d+)", output)
+    assert recap and recap.group(1) == "0", output
+    assert fingerprint(host) == before

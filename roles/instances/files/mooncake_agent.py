@@ -166,6 +166,20 @@ def wait_for_metadata(cfg):
         time.sleep(1)
 
 
+def read_registration(cfg):
+    """The JSON value of this segment's rpc_meta key, None when it is not there."""
+    key = base64.b64encode((SEGMENT_KEY_PREFIXES[0] + cfg["local_hostname"]).encode()).decode()
+    errors = []
+    for endpoint in etcd_endpoints(cfg["metadata_server"]):
+        try:
+            kvs = etcd_call(endpoint, "/v3/kv/range", {"key": key}).get("kvs") or []
+        except (OSError, ValueError) as exc:
+            errors.append(f"{endpoint}: {getattr(exc, 'reason', exc)}")
+            continue
+        return json.loads(base64.b64decode(kvs[0]["value"])) if kvs else None
+    raise AgentError(f"cannot read the registration of {cfg['local_hostname']}: {'; '.join(errors)}")
+
+
 def remove_segment_keys(cfg):
     """Delete this segment's keys from etcd; the number of keys deleted.
 
@@ -278,9 +292,20 @@ class Agent:
 
     def ping(self):
         cfg = self.cfg
-        return {"ok": True, "name": cfg["name"], "segment": cfg["local_hostname"],
-                "rpc_port": self.engine.get_rpc_port(),
-                "buffer_size": cfg["buffer_size"]}
+        reply = {"ok": True, "name": cfg["name"], "segment": cfg["local_hostname"],
+                 "rpc_port": self.engine.get_rpc_port(),
+                 "buffer_size": cfg["buffer_size"]}
+        if etcd_endpoints(cfg["metadata_server"]):
+            # Registered = peers can find us: our rpc_meta key names our address and port.
+            try:
+                value = read_registration(cfg)
+            except AgentError as exc:
+                value, reply["registration_error"] = None, str(exc)
+            host, port = cfg["local_hostname"].rsplit(":", 1)
+            reply["registration"] = value
+            reply["registered"] = bool(value) and \
+                (value.get("ip_or_host_name"), value.get("rpc_port")) == (host, int(port))
+        return reply
 
     def transfer(self, peer, size, rounds):
         if 2 * size > self.cfg["buffer_size"]:
@@ -502,7 +527,9 @@ def run_client(args, request, succeeded):
 
 
 def cmd_ping(args):
-    return run_client(args, {"op": "ping"}, lambda r: r.get("ok") is True)
+    return run_client(args, {"op": "ping"},
+                      lambda r: r.get("ok") is True
+                      and (not args.registered or r.get("registered") is not False))
 
 
 def cmd_transfer(args):
@@ -532,6 +559,8 @@ def parse_args(argv):
     ping = sub.add_parser("ping", help="check that an agent answers")
     ping.add_argument("--socket", required=True)
     ping.add_argument("--timeout", type=float, default=10.0)
+    ping.add_argument("--registered", action="store_true",
+                      help="fail unless etcd holds this instance's address and port")
     ping.set_defaults(func=cmd_ping)
 
     transfer = sub.add_parser("transfer", help="write and read back bytes on a peer")
