@@ -16,8 +16,9 @@ timed() { # timed NAME CMD... -> seconds in $out/NAME.time, output in $out/NAME.
   "$@" >"$out/$name.log" 2>&1 || { tail -n 40 "$out/$name.log" >&2; return 1; }
   echo "$(date +%s.%N) - $t0" | bc >"$out/$name.time"
 }
-recap() { # changed/ok counts summed over the hosts of a play log
-  awk '/ : ok=/ {for (i = 1; i <= NF; i++) {split($i, kv, "="); if (kv[1] == "ok") ok += kv[2]; if (kv[1] == "changed") ch += kv[2]}} END {printf "tasks ok=%d changed=%d", ok, ch}' "$1"
+recap() { # per host of a play log: tasks run (ok+failed+skipped), of which changed
+  awk '/ : ok=/ {host = $1; for (i = 1; i <= NF; i++) {split($i, kv, "="); if (kv[1] ~ /^(ok|failed|skipped)$/) n[host] += kv[2]; if (kv[1] == "changed") ch[host] += kv[2]}}
+       END {for (h in n) {printf "%s%s tasks=%d changed=%d", sep, h, n[h], ch[h]; sep = ", "}}' "$1"
 }
 
 ansible-playbook -i "$inventory" playbooks/lab_destroy.yml >/dev/null
