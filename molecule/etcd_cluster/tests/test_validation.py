@@ -61,3 +61,39 @@ def test_a_restore_of_part_of_the_cluster_is_refused(tmp_path):
     assert run.returncode != 0, output
     assert "etcd2, etcd3 are not in this run (--limit?)" in output, output
     assert re.search(r"etcd1 : ok=\d+ changed=0 ", output), output
+
+
+def test_a_missing_interface_fails(tmp_path):
+    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_interface=nosuch0", "-e", "mooncake_etcd_address=")
+    assert rc != 0, output
+    assert re.search(r"host etcd\d: mooncake_etcd_interface 'nosuch0' is not an interface of this host "
+                     r"\(interfaces: [^)]*eth0", output), output
+
+
+def test_0_0_0_0_as_the_address_fails_and_names_listen_all(tmp_path):
+    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_address=0.0.0.0")
+    assert rc != 0, output
+    assert re.search(r"host etcd\d: mooncake_etcd_address '0\.0\.0\.0' .* never 0\.0\.0\.0; to listen on every "
+                     r"interface set mooncake_etcd_listen_all: true", output), output
+
+
+def test_client_tls_is_refused_when_transfer_engines_use_this_etcd(tmp_path):
+    extra = tmp_path / "engines.yml"
+    extra.write_text("all:\n  children:\n    mooncake:\n      hosts:\n        etcd1:\n")
+    rc, output = preflight(tmp_path, inventories=[extra])
+    assert rc != 0, output
+    assert re.search(r"host etcd\d: mooncake_etcd_client_tls is true, but the hosts etcd1 of group 'mooncake' "
+                     r"would register their transfer engines at this etcd", output), output
+
+
+def test_removing_an_unknown_member_is_refused_without_a_change(tmp_path):
+    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "etcd_member_remove.yml"), "-i",
+            os.path.dirname(INVENTORY_FILE), "-e", "mooncake_etcd_remove=nosuch"]
+    run = subprocess.run(
+        args, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    output = " ".join((run.stdout + run.stderr).split()).replace("''", "'")
+    assert run.returncode != 0, output
+    assert "there is no member named 'nosuch' in the cluster (members: etcd1, etcd2, etcd3)" in output, output
+    assert re.search(r"etcd1 : ok=\d+ changed=0 ", output), output

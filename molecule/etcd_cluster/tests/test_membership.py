@@ -1,0 +1,87 @@
+"""Lifecycle on the running TLS cluster: etcd3 joined with member add (converge.yml), a removal
+the quorum guard refuses, a removal that goes through, and the removed host added back.
+
+Runs after test_cluster.py and leaves the cluster as it found it (three healthy members).
+"""
+
+import json
+import os
+import subprocess
+
+import testinfra
+import testinfra.utils.ansible_runner
+
+INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_FILE)
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MEMBERS = ["etcd1", "etcd2", "etcd3"]
+HOSTS = {name: testinfra.get_host("ansible://" + name, ansible_inventory=INVENTORY_FILE) for name in MEMBERS}
+IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
+UNIT = "mooncake-etcd"
+PKI = "/etc/mooncake-etcd/pki"
+TLS = "--cacert=%s/ca.crt --cert=%s/client.crt --key=%s/client.key" % (PKI, PKI, PKI)
+
+
+def etcdctl(via, args, endpoints=None):
+    cmd = "ETCDCTL_API=3 etcdctl --command-timeout=5s %s --endpoints=%s %s" % (
+        TLS, ",".join("https://%s:2379" % IPS[n] for n in (endpoints or [via])), args)
+    result = HOSTS[via].run(cmd)
+    assert result.rc == 0, "%s on %s: %s%s" % (cmd, via, result.stdout, result.stderr)
+    return result.stdout
+
+
+def member_names(via="etcd1"):
+    return sorted(m.get("name", "") for m in json.loads(etcdctl(via, "member list --write-out=json"))["members"])
+
+
+def playbook(name, *extra):
+    run = subprocess.run(
+        ["ansible-playbook", os.path.join(REPO, "playbooks", name), "-i", os.path.dirname(INVENTORY_FILE)] + list(extra),
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    return run.returncode, " ".join((run.stdout + run.stderr).split()).replace("''", "'")
+
+
+def test_etcd1_and_etcd2_bootstrapped_new_and_etcd3_joined_the_running_cluster():
+    first = HOSTS["etcd1"].file("/etc/mooncake-etcd/initial-cluster.env").content_string
+    assert "ETCD_INITIAL_CLUSTER_STATE=new" in first
+    assert "ETCD_INITIAL_CLUSTER=etcd1=https://%s:2380,etcd2=https://%s:2380\n" % (IPS["etcd1"], IPS["etcd2"]) in first
+    joined = HOSTS["etcd3"].file("/etc/mooncake-etcd/initial-cluster.env").content_string
+    assert "ETCD_INITIAL_CLUSTER_STATE=existing" in joined
+    assert all("%s=https://%s:2380" % (n, IPS[n]) in joined for n in MEMBERS), joined
+    assert member_names() == MEMBERS
+
+
+def test_a_removal_that_would_take_the_quorum_away_is_refused():
+    HOSTS["etcd2"].check_output("systemctl stop %s" % UNIT)
+    try:
+        # 3 members, etcd2 down: without etcd3 the 2 left need 2 healthy, only etcd1 is.
+        rc, output = playbook("etcd_member_remove.yml", "-e", "mooncake_etcd_remove=etcd3")
+        assert rc != 0, output
+        assert "not removing 'etcd3': the cluster would keep 2 member(s), which need 2 healthy" in output, output
+        assert "only 1 (etcd1) are healthy" in output, output
+    finally:
+        HOSTS["etcd2"].check_output("systemctl start %s" % UNIT)
+    assert member_names() == MEMBERS
+    assert HOSTS["etcd3"].service(UNIT).is_running
+
+
+def test_remove_a_member_then_add_it_back():
+    etcdctl("etcd1", "put mooncake-test/membership before-removal")
+    rc, output = playbook("etcd_member_remove.yml", "-e", "mooncake_etcd_remove=etcd3")
+    assert rc == 0, output
+    assert "removed etcd member etcd3" in output, output
+    assert member_names() == ["etcd1", "etcd2"]
+    etcd3 = HOSTS["etcd3"]
+    assert not etcd3.service(UNIT).is_running and not etcd3.service(UNIT).is_enabled
+    # Its data directory is kept for the operator.
+    assert etcd3.file("/var/lib/mooncake-etcd/member").is_directory
+
+    # Adding it back: the operator moves the old data aside, the role joins it as a new member.
+    etcd3.check_output("mv /var/lib/mooncake-etcd /var/lib/mooncake-etcd.removed-test")
+    rc, output = playbook("etcd.yml")
+    assert rc == 0, output
+    assert member_names() == MEMBERS
+    assert etcdctl("etcd3", "get --print-value-only --consistency=s mooncake-test/membership").strip() == "before-removal"
+    assert etcd3.service(UNIT).is_enabled
