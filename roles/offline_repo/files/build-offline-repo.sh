@@ -1,12 +1,28 @@
 #!/usr/bin/env bash
-# build-offline-repo.sh CACHE_DIR PACKAGE...
+# build-offline-repo.sh CACHE_DIR [--deb FILE]... PACKAGE...
 # On the controller: download PACKAGE and everything it depends on (Depends, Pre-Depends,
 # recursively) from the controller's own apt sources, index it as a flat apt repository and
 # pack it into one tarball. The result is cached by package list and release, so a second run
 # only prints the path. Prints the tarball's path on stdout.
+# --deb FILE: a local package (the engine built by native/): its Depends join the package
+# list, so the repository holds everything it needs; the .deb itself is served beside it
+# (the role pushes it with its own index, see build-local-index.sh).
 set -euo pipefail
 cache=$1
 shift
+packages=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = --deb ]; then
+    # "a (>= 1), b | c, d:any" -> a b d (the first of alternatives, no versions or arch).
+    mapfile -t -O "${#packages[@]}" packages < <(dpkg-deb -f "$2" Depends | tr ',' '\n' \
+      | sed -e 's/|.*//' -e 's/(.*)//' -e 's/:any//' -e 's/[[:space:]]//g' | grep .)
+    shift 2
+  else
+    packages+=("$1")
+    shift
+  fi
+done
+set -- "${packages[@]}"
 # shellcheck source=/dev/null # the controller's own release
 release=$(. /etc/os-release && echo "${VERSION_CODENAME:?}")
 arch=$(dpkg --print-architecture)

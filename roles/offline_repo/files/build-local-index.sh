@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# build-local-index.sh OUT_FILE DEB...
+# On the controller: the apt index (Packages) of local .deb files served as a flat repository
+# of their own, next to the downloaded one. Same files in, same bytes out.
+set -euo pipefail
+out=$1
+shift
+mkdir -p "$(dirname "$out")"
+work=$(mktemp -d)
+trap 'rm -rf -- "$work"' EXIT
+for deb in "$@"; do
+  ln -s "$(readlink -f "$deb")" "$work/$(basename "$deb")"
+done
+(cd "$work" && apt-ftparchive packages . 2>/dev/null) >"$out.partial"
+mv "$out.partial" "$out"
