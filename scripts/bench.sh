@@ -42,3 +42,24 @@ for host in json.load(open("reports/verify-report.json")):
                 host["host"], inst["instance"], t["peer"], r.get("write_gib_per_s", 0),
                 r.get("read_gib_per_s", 0), r.get("bytes", 0), r.get("match")))
 PY
+
+# The same engine and agent, started by hand on the same host (no unit, no hardening), against
+# the deployed instances: the deployment must not cost throughput (target: ratio >= 0.9).
+host=${BENCH_HOST:-node1} prefill=${BENCH_PREFILL:-prefill} decode=${BENCH_DECODE:-decode}
+echo "throughput on $host, $prefill -> $decode vs two engines started by hand (64 MiB, best of 3 rounds, median of 5):"
+ansible -i "$inventory" "$host" -m ansible.builtin.script \
+  -a "scripts/bench/throughput_on_host.sh $prefill $decode 67108864 3 5" >"$out/throughput.log" 2>&1 ||
+  { tail -n 40 "$out/throughput.log" >&2; exit 1; }
+python3 - "$out/throughput.log" <<'PY'
+import json, re, sys
+line = next(l for l in open(sys.argv[1]) if '"ratio"' in l)
+r = json.loads(line[line.index("{"):].strip().rstrip('"').replace('\\"', '"'))
+for what in ("write", "read"):
+    print("  %-5s deployed %.2f GiB/s, by hand %.2f GiB/s, ratio %.2f" % (
+        what, r["deployed"][what], r["by_hand"][what], r["ratio"][what]))
+PY
+
+if [ "${BENCH_ETCD:-1}" = 1 ]; then
+  echo "etcd, from service start to healthy (its own lab):"
+  scripts/bench_etcd.sh
+fi

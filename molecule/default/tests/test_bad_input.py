@@ -7,6 +7,7 @@ the message names host, both instances and the port, and that nothing on the hos
 import os
 import re
 import subprocess
+import time
 
 import pytest
 import testinfra.utils.ansible_runner
@@ -65,14 +66,17 @@ def test_bad_instances_fail_before_any_change(host, case):
 
 @pytest.fixture
 def foreign_listener(host):
-    """A process that is not ours listening on 15626, stopped by its PID afterwards."""
-    pid = host.check_output(
-        "cd /tmp && setsid python3 -m http.server 15626 >/dev/null 2>&1 & echo $!; sleep 1").strip()
-    assert host.socket("tcp://0.0.0.0:15626").is_listening
+    """A process that is not ours listening on 15626 (a transient unit: no session keeps the
+    test waiting), stopped afterwards. Yields its pid."""
+    host.check_output("systemd-run --unit=foreign-15626 --property=Type=exec python3 -m http.server 15626")
     try:
-        yield int(pid)
+        for _attempt in range(50):
+            if host.socket("tcp://0.0.0.0:15626").is_listening:
+                break
+            time.sleep(0.2)
+        yield int(host.check_output("systemctl show --property=MainPID --value foreign-15626"))
     finally:
-        host.run("kill %s" % pid)
+        host.run("systemctl stop foreign-15626")
 
 
 def test_foreign_port_holder_and_unreachable_etcd_are_reported_together(host, foreign_listener):
@@ -92,7 +96,7 @@ def test_foreign_port_holder_and_unreachable_etcd_are_reported_together(host, fo
     # One failure names both problems: who holds the port (pid, command) and what cannot be reached.
     assert re.search(r"host node1, instance 'extra': port 15626 should be free or held by "
                      r"mooncake-instance@extra.service but is held by 0.0.0.0:15626 pid %d "
-                     r"\(python3 -m http.server 15626" % foreign_listener, output), output
+                     r"\(python3 -m http.server 15626, unit foreign-15626.service\)" % foreign_listener, output), output
     assert re.search(r"host node1, metadata_server of instance 'extra' \(etcd://10.231.1.99:2379\): "
                      r"10.231.1.99:2379 (did not answer|is unreachable)", output), output
     # The running instances hold their own ports: no complaint about them.
