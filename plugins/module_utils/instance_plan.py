@@ -27,6 +27,7 @@ KNOWN_KEYS = frozenset(
     (
         "name", "role", "port", "protocol", "device_name", "buffer_size",
         "rpc_port_range", "env", "command", "metadata_server", "gid_index", "mtu",
+        "master_server_address",
     )
 )
 
@@ -140,6 +141,7 @@ def plan_instances(host, instances, settings):
     ``settings`` carries the role-level values:
       address            IP the instances advertise (MC_TCP_BIND_ADDRESS, local_hostname)
       metadata_server    default metadata_server (etcd://ip:port[,ip:port])
+      master_server_address  default Store master (host:port), "" for none
       buffer_size        default registered buffer size in bytes
       port_base          port of the first instance that gives none (None: ports are required)
       port_stride        distance between two planned ports
@@ -278,6 +280,12 @@ def plan_instances(host, instances, settings):
         _check_metadata_server(errors, where, metadata_server)
         endpoints = metadata_endpoints(metadata_server)
 
+        # The Mooncake Store master the engine's config names (read by vLLM/SGLang connectors).
+        master = raw.get("master_server_address", settings.get("master_server_address")) or ""
+        if master and (not isinstance(master, str) or not ETCD_ENDPOINT.match(master)
+                       or not 1 <= int(ETCD_ENDPOINT.match(master).group("port")) <= 65535):
+            errors.append("%s: master_server_address %r must be HOST:PORT of a Store master (its RPC port)" % (where, master))
+
         if port_ok and port in reserved:
             errors.append(
                 "%s: port %d is already used by %s on this host; choose another port"
@@ -295,6 +303,7 @@ def plan_instances(host, instances, settings):
                 "segment": "%s:%s" % (address, port),
                 "metadata_server": metadata_server,
                 "metadata_endpoints": endpoints,
+                "master_server_address": master,
                 "rpc_port_range": rpc_range,
                 "env": dict((k, str(v)) for k, v in env.items()),
                 "command": command,

@@ -69,6 +69,7 @@ def test_seed_case_plans_two_instances_with_their_own_segments_and_ranges():
         "segment": "10.231.0.11:15624",
         "metadata_server": "etcd://10.231.0.11:2379",
         "metadata_endpoints": [{"host": "10.231.0.11", "port": 2379}],
+        "master_server_address": "",
         "rpc_port_range": [20000, 20099],
         "env": {},
         "command": None,
@@ -458,3 +459,12 @@ def test_loopback_address_fails_when_peers_are_on_other_hosts():
 def test_the_plan_lists_the_metadata_endpoints_to_reach(server, endpoints):
     plans, errors = plan(SEED[:1], metadata_server=server)
     assert errors == [] and plans[0]["metadata_endpoints"] == endpoints
+
+
+def test_master_server_address_is_checked_and_planned():
+    plans, errors = plan(SEED[:1], master_server_address="10.231.0.11:50051")
+    assert errors == [] and plans[0]["master_server_address"] == "10.231.0.11:50051"
+    assert plan(SEED[:1])[0][0]["master_server_address"] == ""
+    message = only_error([dict(SEED[0], master_server_address="http://10.0.0.1")])
+    assert message == ("host node1, instance 'prefill': master_server_address 'http://10.0.0.1' must be "
+                       "HOST:PORT of a Store master (its RPC port)")
