@@ -27,15 +27,17 @@ BOX_GAP = 26
 ETCD_H = 40
 TOP = 96
 LINE_H = 18
-OK_COLOR, BAD_COLOR, NONE_COLOR = "#2e7d32", "#c62828", "#757575"
+OK_COLOR = "#2e7d32"
+BAD_COLOR = "#c62828"
+NONE_COLOR = "#757575"
 
 
 def _transfer_text(transfer):
     result = transfer.get("result") or {}
     if not transfer.get("ok"):
         return "%s FAILED" % transfer["peer"]
-    return "%s %.2f/%.2f ok %d B" % (transfer["peer"], result.get("write_gib_per_s") or 0,
-                                      result.get("read_gib_per_s") or 0, result.get("bytes") or 0)
+    return "%s %.2f/%.2f ok %d B" % (
+        transfer["peer"], result.get("write_gib_per_s") or 0, result.get("read_gib_per_s") or 0, result.get("bytes") or 0)
 
 
 def _mark(ok):
@@ -121,10 +123,10 @@ def _arrow(start, end, same_column, color, dash):
     else:
         bend = (x2 - x1) / 2.0
         c1, c2 = (x1 + bend, y1), (x2 - bend, y2)
+    dasharray = ' stroke-dasharray="4 3"' if dash else ""
+    marker = "ok" if color == OK_COLOR else "bad"
     return ('<path d="M %d %d C %d %d, %d %d, %d %d" fill="none" stroke="%s" stroke-width="1.8"%s '
-            'marker-end="url(#arrow-%s)"/>' % (x1, y1, c1[0], c1[1], c2[0], c2[1], x2, y2, color,
-                                              ' stroke-dasharray="4 3"' if dash else "",
-                                              "ok" if color == OK_COLOR else "bad"))
+            'marker-end="url(#arrow-%s)"/>' % (x1, y1, c1[0], c1[1], c2[0], c2[1], x2, y2, color, dasharray, marker))
 
 
 def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"):
@@ -224,4 +226,3 @@ def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"
 class FilterModule(object):
     def filters(self):
         return {"verify_table": verify_table, "deployment_svg": deployment_svg}
-

@@ -16,9 +16,9 @@ __metaclass__ = type
 import base64
 import json
 import socket
-
 from urllib.error import URLError
-from urllib.request import Request, urlopen
+
+from ansible.module_utils.urls import open_url
 
 UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts")
 RPC_META_PREFIX = "mooncake/rpc_meta/"
@@ -60,13 +60,10 @@ def etcd_get(endpoints, key, timeout):
     """(value or None, None) from the first endpoint that answers, or (None, error)."""
     errors = []
     for endpoint in endpoints:
-        request = Request(
-            "http://%s/v3/kv/range" % endpoint,
-            data=json.dumps({"key": _b64(key)}).encode("ascii"),
-            headers={"Content-Type": "application/json"},
-        )
         try:
-            reply = json.loads(urlopen(request, timeout=timeout).read().decode("utf-8"))
+            answer = open_url("http://%s/v3/kv/range" % endpoint, data=json.dumps({"key": _b64(key)}), method="POST",
+                              headers={"Content-Type": "application/json"}, timeout=timeout)
+            reply = json.loads(answer.read().decode("utf-8"))
         except (URLError, OSError, ValueError) as exc:
             errors.append("%s: %s" % (endpoint, getattr(exc, "reason", exc)))
             continue

@@ -59,7 +59,7 @@ options:
         type: str
         default: other
       metadata_server:
-        description: C(etcd://host:port[,host:port]); any other kind is not checked (RV(instances[].etcd.ok) is null).
+        description: C(etcd://host:port[,host:port]); any other kind is not checked (its C(etcd.ok) is null).
         type: str
         default: ''
       control_socket:

@@ -3,7 +3,7 @@ hosts say, checked from outside the play with the hosts' own tools (etcdctl, ss,
 
 import json
 import os
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 

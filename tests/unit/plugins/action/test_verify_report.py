@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 from ansible_collections.mooncake.deploy.plugins.action.verify_report import report_files, write_atomically
 from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import recorded_report

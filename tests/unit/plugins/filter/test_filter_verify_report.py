@@ -11,7 +11,7 @@ import copy
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 from ansible_collections.mooncake.deploy.plugins.filter.verify_report import FilterModule
 from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import recorded_report
