@@ -92,8 +92,8 @@ def test_open_refused_and_timeout_are_told_apart(listening_port, closed_port, si
     assert [r["status"] for r in results] == ["open", "refused", "refused", "timeout"]
     assert [r["ok"] for r in results] == [True, True, False, False]
     assert failures == [
-        "external etcd: 127.0.0.1:%d is refused: the host answered, but nothing listens on port %d" % (closed_port, closed_port),
-        "silent: 127.0.0.1:%d is timeout: no answer within 1 s (no route, a firewall dropping it, or the host is down)" % silent_port,
+        "external etcd: 127.0.0.1:%d refused the connection: the host answered, but nothing listens on port %d" % (closed_port, closed_port),
+        "silent: 127.0.0.1:%d did not answer within 1 s (no route, a firewall dropping it, or the host is down)" % silent_port,
     ]
 
 
@@ -101,8 +101,8 @@ def test_module_fails_naming_the_endpoint(listening_port, closed_port):
     result = run_module({"endpoints": [{"host": "127.0.0.1", "port": listening_port},
                                        {"host": "127.0.0.1", "port": closed_port, "label": "host node1, instance 'a'"}]},
                         AnsibleFailJson)
-    assert result["msg"] == ("host node1, instance 'a': 127.0.0.1:%d is refused: the host answered, but nothing "
-                             "listens on port %d" % (closed_port, closed_port))
+    assert result["msg"] == ("host node1, instance 'a': 127.0.0.1:%d refused the connection: the host answered, "
+                             "but nothing listens on port %d" % (closed_port, closed_port))
     assert result["changed"] is False and result["results"][0]["status"] == "open"
 
 
