@@ -195,11 +195,14 @@ def fix_records(stage_site, moved):
         out = []
         for line in lines:
             path = line.split(",", 1)[0]
-            if path.startswith("bin/") and path[4:] in moved:
-                with open(moved[path[4:]], "rb") as script:
+            # pip records the scripts as it wrote them (its own interpreter in the #! line),
+            # relative to wherever it staged them: "bin/x", "../../bin/x", ...
+            match = re.match(r"^(?:\.\./)*bin/([^/]+)$", path)
+            if match and match.group(1) in moved:
+                with open(moved[match.group(1)], "rb") as script:
                     data = script.read()
                 digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-                line = "%s,sha256=%s,%d" % (os.path.relpath(moved[path[4:]], stage_site), digest, len(data))
+                line = "%s,sha256=%s,%d" % (os.path.relpath(moved[match.group(1)], stage_site), digest, len(data))
             out.append(line)
         with open(record, "w") as handle:
             handle.write("\n".join(out) + "\n")
