@@ -12,16 +12,16 @@ import shlex
 import subprocess
 import time
 
-import testinfra
 import testinfra.utils.ansible_runner
+from lab_ssh import lab_host
 
 INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_FILE)
 testinfra_hosts = RUNNER.get_hosts("etcd")
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MEMBERS = ["etcd1", "etcd2", "etcd3"]
-HOSTS = {name: testinfra.get_host("ansible://" + name, ansible_inventory=INVENTORY_FILE) for name in MEMBERS}
 IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
+HOSTS = {name: lab_host(INVENTORY_FILE, IPS[name]) for name in MEMBERS}
 UNIT = "mooncake-etcd"
 PKI = "/etc/mooncake-etcd/pki"
 CA, CERT, KEY = PKI + "/ca.crt", PKI + "/client.crt", PKI + "/client.key"

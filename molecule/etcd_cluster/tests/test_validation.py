@@ -8,8 +8,11 @@ INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
-def preflight(tmp_path, *extra, inventories=()):
-    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "preflight.yml"), "-i", os.path.dirname(INVENTORY_FILE)]
+def preflight(tmp_path, *extra, inventories=(), limit="etcd1"):
+    """The preflight on one member (each check is per host; the member list still comes from the
+    inventory) - a third of the work on this 2-core machine."""
+    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "preflight.yml"), "-i", os.path.dirname(INVENTORY_FILE),
+            "--limit", limit]
     for inventory in inventories:
         args += ["-i", str(inventory)]
     run = subprocess.run(
@@ -45,7 +48,7 @@ def test_an_address_that_does_not_parse_fails(tmp_path):
 def test_an_even_sized_cluster_is_allowed_with_a_warning(tmp_path):
     extra = tmp_path / "pair.yml"
     extra.write_text("all:\n  children:\n    pair:\n      hosts:\n        etcd1:\n        etcd2:\n")
-    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_group=pair", "--limit", "etcd1,etcd2", inventories=[extra])
+    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_group=pair", inventories=[extra], limit="etcd1,etcd2")
     assert rc == 0, output
     assert re.search(r"WARNING group 'pair': 2 etcd members \(etcd1, etcd2\)", output), output
 
