@@ -143,6 +143,21 @@ def test_switch_to_another_build_then_rollback_each_idempotent():
     assert master_pid() == rolled_back
 
 
+def test_an_engine_no_longer_wanted_is_removed_cleanly():
+    removed = "%s-%s" % (VERSION, NEW)
+    # The active engine is refused.
+    rc, output, changed = converge("-e", '{"mooncake_transfer_engine_remove": ["%s-%s"]}' % (VERSION, OLD), playbook=SWITCH)
+    assert rc != 0 and "not the active engine %s-%s" % (VERSION, OLD) in output, output
+    pid = master_pid()
+    rc, output, changed = converge("-e", '{"mooncake_transfer_engine_remove": ["%s"]}' % removed, playbook=SWITCH)
+    assert rc == 0 and changed > 0, output
+    # dpkg forgets it and nothing is left behind (not even the byte code Python wrote at run time).
+    assert HOST.run("dpkg-query --show mooncake-transfer-engine-%s-%s" % (NEW, VERSION)).rc == 1
+    assert not HOST.file("/opt/mooncake/engines/" + removed).exists
+    check_active(OLD)
+    assert master_pid() == pid
+
+
 def test_a_bad_variant_fails_before_any_change():
     rc, output, changed = converge("-e", "mooncake_transfer_engine_variant=CUDA")
     assert rc != 0, output
