@@ -6,7 +6,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LAB_INVENTORY := inventories/lab
 
-.PHONY: help bootstrap lab lab-destroy lab-report test lint sanity unit molecule bench build clean
+.PHONY: help bootstrap lab lab-destroy lab-report test lint sanity unit molecule bench build artifact bundle clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ molecule: bootstrap ## molecule test for every scenario
 
 bench: bootstrap ## Figures: lab creation, fresh deploy and no-op re-run wall times, task counts, throughput
 	scripts/bench.sh $(LAB_INVENTORY)
+
+artifact: bootstrap ## Build the lab's engine package (reproducible .deb + manifest) into dist/
+	scripts/artifact.sh
+
+bundle: bootstrap ## Offline bundle: every package + the engine as one apt repository in dist/
+	ansible-playbook playbooks/offline_bundle.yml
 
 build: bootstrap ## Build the collection tarball into dist/
 	ansible-galaxy collection build --force --output-path dist
