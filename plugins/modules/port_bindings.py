@@ -41,7 +41,7 @@ options:
           - C(listening) - something listens (the O(expect[].unit) or O(expect[].process) when given).
           - C(free) - nothing listens.
           - C(available) - nothing listens, or only the O(expect[].unit) or O(expect[].process)
-            does: the check to run before deploying a service, which passes on a fresh host and
+            does. The check to run before deploying a service; it passes on a fresh host and
             on a converged one, and fails when a foreign process took the port.
         type: str
         choices: [listening, free, available]
