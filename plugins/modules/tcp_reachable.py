@@ -11,6 +11,8 @@ DOCUMENTATION = r"""
 ---
 module: tcp_reachable
 short_description: Check that this host can open TCP connections to endpoints
+author:
+  - mooncake.deploy maintainers (!UNKNOWN)
 version_added: 0.1.0
 description:
   - Opens one TCP connection to each endpoint from the managed host, all at once, and reports
