@@ -94,7 +94,7 @@ options:
   transfer_rounds:
     description: Write and read rounds per pair; the throughput is the best round's.
     type: int
-    default: 3
+    default: 1
   timeout:
     description: Seconds to wait for an etcd endpoint.
     type: float
@@ -272,7 +272,7 @@ def main():
                 ),
             ),
             transfer_size=dict(type="int", default=67108864),
-            transfer_rounds=dict(type="int", default=3),
+            transfer_rounds=dict(type="int", default=1),
             timeout=dict(type="float", default=5),
             transfer_timeout=dict(type="float", default=300),
         ),

@@ -40,7 +40,7 @@ def test_every_prefill_wrote_into_every_decode_on_both_nodes_bytes_compared(repo
             peer_host = transfer["peer"].split("/")[0]
             result = transfer["result"]
             assert transfer["ok"] and transfer["segment"] == segment(peer_host, "decode")
-            assert result["match"] is True and result["bytes"] == SIZE and result["rounds"] == 3
+            assert result["match"] is True and result["bytes"] == SIZE and result["rounds"] == 1
             assert result["write_gib_per_s"] > 0 and result["read_gib_per_s"] > 0
             print("%s/prefill -> %s: write %.2f GiB/s, read %.2f GiB/s"
                   % (host, transfer["peer"], result["write_gib_per_s"], result["read_gib_per_s"]))
