@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 keep=${1:-}
-inv=$(mktemp -d)
+work=$(mktemp -d)
+inv=$work/inventory
 mkdir -p "$inv/group_vars"
 cat >"$inv/hosts.yml" <<'YAML'
 all:
@@ -34,7 +35,7 @@ ansible_python_interpreter: /usr/bin/python3
 mooncake_offline_repo_enabled: true
 YAML
 # The 1-member cluster runs beside the 3-member one on benchetcd1: its own unit, data and ports.
-cat >"$inv/one.yml" <<'YAML'
+cat >"$work/one.yml" <<'YAML'
 mooncake_etcd_group: etcd_one
 mooncake_etcd_service_name: bench-etcd-one
 mooncake_etcd_data_dir: /var/lib/bench-etcd-one
@@ -45,10 +46,10 @@ cleanup() {
   if [ "$keep" != "--keep" ] && ! ansible-playbook -i "$inv" playbooks/lab_destroy.yml >/dev/null; then
     echo "bench_etcd: lab_destroy failed; remove the lab with: scripts/lab/labctl destroy --lab bench-etcd" >&2
   fi
-  if [ "$keep" = "--keep" ]; then echo "lab kept; inventory: $inv" >&2; else rm -rf -- "$inv"; fi
+  if [ "$keep" = "--keep" ]; then echo "lab kept; inventory: $inv" >&2; else rm -rf -- "$work"; fi
 }
 trap cleanup EXIT
-log=$inv/run.log
+log=$work/run.log
 
 run() { # run PLAYBOOK ARGS... -> wall seconds on stdout, output in $log
   local t0
@@ -74,7 +75,7 @@ print("%.2f" % ((max(readies) - min(starts)) / 1e6))'
 ansible-playbook -i "$inv" playbooks/lab_destroy.yml >/dev/null
 create=$(run playbooks/lab_create.yml)
 packages=$(run playbooks/offline_repo.yml --limit etcd)
-one=$(run playbooks/etcd.yml --limit benchetcd1 -e "@$inv/one.yml")
+one=$(run playbooks/etcd.yml --limit benchetcd1 -e "@$work/one.yml")
 one_ready=$(start_to_ready bench-etcd-one benchetcd1)
 three=$(run playbooks/etcd.yml)
 three_ready=$(start_to_ready mooncake-etcd etcd)

@@ -12,12 +12,12 @@ import shlex
 import subprocess
 import time
 
+import pytest
 import testinfra.utils.ansible_runner
 from lab_ssh import lab_host
 
 INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_FILE)
-testinfra_hosts = RUNNER.get_hosts("etcd")
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 MEMBERS = ["etcd1", "etcd2", "etcd3"]
 IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
@@ -75,9 +75,10 @@ def listeners(host, port):
     return {line.split()[3].rsplit(":", 1)[0] for line in out.splitlines()}
 
 
-def test_each_member_listens_on_its_lab_ip_and_loopback_only(host):
-    name = host.backend.host
-    ip = RUNNER.get_variables(name)["ansible_host"]
+@pytest.mark.parametrize("name", MEMBERS)
+def test_each_member_listens_on_its_lab_ip_and_loopback_only(name):
+    host = HOSTS[name]
+    ip = IPS[name]
     assert host.service(UNIT).is_running and host.service(UNIT).is_enabled
     if name == "etcd3":
         # mooncake_etcd_listen_all: 0.0.0.0 on request; what it advertises stays its IP (next test).
@@ -96,8 +97,9 @@ def test_three_members_with_their_own_https_urls():
     assert found == {n: (["https://%s:2380" % IPS[n]], [endpoint(n)]) for n in MEMBERS}
 
 
-def test_keys_are_private_to_etcd_and_certificates_carry_the_member_ips(host):
-    name = host.backend.host
+@pytest.mark.parametrize("name", MEMBERS)
+def test_keys_are_private_to_etcd_and_certificates_carry_the_member_ips(name):
+    host = HOSTS[name]
     for key in (PKI + "/member.key", KEY):
         f = host.file(key)
         assert f.user == "etcd" and f.group == "etcd" and f.mode == 0o600
@@ -130,6 +132,13 @@ def test_the_peer_port_wants_a_certificate_of_our_ca():
     result = HOSTS["etcd1"].run(probe)
     assert result.rc != 0, result.stdout
     assert "certificate" in result.stderr.lower() or "alert" in result.stderr.lower(), result.stderr
+
+
+def test_check_mode_on_the_converged_cluster_changes_nothing_and_shows_no_key():
+    output = playbook("etcd.yml", "--check", "--diff")
+    for name in MEMBERS:
+        assert re.search(name + r"\s+: ok=\d+\s+changed=0 ", output), output
+    assert "PRIVATE KEY" not in output
 
 
 def test_every_endpoint_is_healthy():
