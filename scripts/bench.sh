@@ -60,6 +60,6 @@ for what in ("write", "read"):
 PY
 
 if [ "${BENCH_ETCD:-1}" = 1 ]; then
-  echo "etcd, from service start to healthy (its own lab):"
-  scripts/bench_etcd.sh
+  echo "etcd start -> healthy (scripts/bench_etcd.sh, its own lab on 10.231.7.0/24):"
+  scripts/bench_etcd.sh | sed 's/^/  /'
 fi
