@@ -11,5 +11,9 @@ trap 'rm -rf -- "$work"' EXIT
 for deb in "$@"; do
   ln -s "$(readlink -f "$deb")" "$work/$(basename "$deb")"
 done
-(cd "$work" && apt-ftparchive packages . 2>/dev/null) >"$out.partial"
-mv "$out.partial" "$out"
+# Hosts index the same packages at once (delegated to the controller): each writes its own
+# temporary file and renames it into place, so a reader never sees half an index.
+partial=$(mktemp "$out.partial.XXXXXX")
+(cd "$work" && apt-ftparchive packages . 2>/dev/null) >"$partial"
+chmod 0644 "$partial"
+mv "$partial" "$out"
