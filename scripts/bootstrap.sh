@@ -2,12 +2,13 @@
 # Install what the controller needs (idempotent, fast when already done):
 #   Debian packages: podman + runc + netavark for the lab, mmdebstrap to build its image,
 #   apt-utils/dpkg-dev for the offline repository, libibverbs1 for the engine's own tests.
+#   binutils (readelf) for the engine package's Depends (native/build_artifact.py).
 #   Python tools into .venv from requirements.txt.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 apt_packages=(podman runc netavark aardvark-dns conmon catatonit iptables uidmap mmdebstrap
   apt-utils dpkg-dev openssh-client python3-venv etcd-server etcd-client libibverbs1 libnuma1
-  shellcheck git bc python3-pyverbs ibverbs-utils python3-etcd3)
+  shellcheck git bc python3-pyverbs ibverbs-utils python3-etcd3 binutils)
 stamp="$top/.venv/.bootstrap-$(cat "$top/requirements.txt" "$0" | sha256sum | cut -c1-12)"
 
 [ "$(id -u)" = 0 ] || { echo "bootstrap: run as root (the lab needs rootful podman)" >&2; exit 1; }
