@@ -79,7 +79,7 @@ results:
   type: list
   elements: dict
   sample:
-    - {host: 10.0.0.11, port: 2379, status: open, detail: a service accepts connections, ok: true}
+    - {host: 10.0.0.11, port: 2379, status: open, detail: accepts connections, ok: true}
 failures:
   description: The problems found, one sentence each.
   returned: always

@@ -14,7 +14,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import socket
 import sys
+
+import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -32,3 +35,15 @@ def _collections_dir():
 
 if _collections_dir() not in sys.path:
     sys.path.insert(0, _collections_dir())
+
+
+@pytest.fixture
+def listening_socket():
+    """A TCP socket listening on 127.0.0.1 (a free port the kernel picks), held by this process."""
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()

@@ -1,27 +1,18 @@
 """Bad cluster input fails in the preflight, before any change, naming host, field and fix."""
 
-import os
 import re
-import subprocess
 
-INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+from cluster_lab import one_line, run_playbook
 
 
 def preflight(tmp_path, *extra, inventories=(), limit="etcd1"):
     """The preflight on one member (each check is per host; the member list still comes from the
     inventory) - a third of the work on this 2-core machine."""
-    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "preflight.yml"), "-i", os.path.dirname(INVENTORY_FILE),
-            "--limit", limit]
+    args = ["--limit", limit]
     for inventory in inventories:
         args += ["-i", str(inventory)]
-    run = subprocess.run(
-        args + list(extra), cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    # One line, YAML's doubled quotes undone: messages may be wrapped and quoted by the callback.
-    output = " ".join((run.stdout + run.stderr).split()).replace("''", "'")
-    return run.returncode, output
+    rc, output = run_playbook("preflight.yml", *(args + list(extra)))
+    return rc, one_line(output)
 
 
 def test_duplicate_member_names_fail(tmp_path):
@@ -54,14 +45,9 @@ def test_an_even_sized_cluster_is_allowed_with_a_warning(tmp_path):
 
 
 def test_a_restore_of_part_of_the_cluster_is_refused(tmp_path):
-    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "etcd_restore.yml"), "-i", os.path.dirname(INVENTORY_FILE),
-            "--limit", "etcd1"]
-    run = subprocess.run(
-        args, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    output = " ".join((run.stdout + run.stderr).split()).replace("''", "'")
-    assert run.returncode != 0, output
+    rc, output = run_playbook("etcd_restore.yml", "--limit", "etcd1")
+    output = one_line(output)
+    assert rc != 0, output
     assert "etcd2, etcd3 are not in this run (--limit?)" in output, output
     assert re.search(r"etcd1 : ok=\d+ changed=0 ", output), output
 
@@ -90,13 +76,8 @@ def test_client_tls_is_refused_when_transfer_engines_use_this_etcd(tmp_path):
 
 
 def test_removing_an_unknown_member_is_refused_without_a_change(tmp_path):
-    args = ["ansible-playbook", os.path.join(REPO, "playbooks", "etcd_member_remove.yml"), "-i",
-            os.path.dirname(INVENTORY_FILE), "-e", "mooncake_etcd_remove=nosuch"]
-    run = subprocess.run(
-        args, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    output = " ".join((run.stdout + run.stderr).split()).replace("''", "'")
-    assert run.returncode != 0, output
+    rc, output = run_playbook("etcd_member_remove.yml", "-e", "mooncake_etcd_remove=nosuch")
+    output = one_line(output)
+    assert rc != 0, output
     assert "there is no member named 'nosuch' in the cluster (members: etcd1, etcd2, etcd3)" in output, output
     assert re.search(r"etcd1 : ok=\d+ changed=0 ", output), output

@@ -13,33 +13,7 @@ import subprocess
 import time
 
 import pytest
-import testinfra.utils.ansible_runner
-from lab_ssh import lab_host
-
-INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_FILE)
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-MEMBERS = ["etcd1", "etcd2", "etcd3"]
-IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
-HOSTS = {name: lab_host(INVENTORY_FILE, IPS[name]) for name in MEMBERS}
-UNIT = "mooncake-etcd"
-PKI = "/etc/mooncake-etcd/pki"
-CA, CERT, KEY = PKI + "/ca.crt", PKI + "/client.crt", PKI + "/client.key"
-TLS = "--cacert=%s --cert=%s --key=%s" % (CA, CERT, KEY)
-
-
-def endpoint(name):
-    return "https://%s:2379" % IPS[name]
-
-
-def etcdctl(via, args, endpoints=None, check=True):
-    """etcdctl on host `via` (the host's own binary, the role's client certificate) against `endpoints` (default: via's)."""
-    cmd = "ETCDCTL_API=3 etcdctl --command-timeout=5s %s --endpoints=%s %s" % (
-        TLS, ",".join(endpoint(n) for n in (endpoints or [via])), args)
-    result = HOSTS[via].run(cmd)
-    if check:
-        assert result.rc == 0, "%s on %s: %s%s" % (cmd, via, result.stdout, result.stderr)
-    return result
+from cluster_lab import CA, CERT, HOSTS, INVENTORY_FILE, IPS, KEY, MEMBERS, PKI, REPO, UNIT, endpoint, etcdctl, run_playbook
 
 
 def get(via, key, serializable=False):
@@ -59,14 +33,8 @@ def wait_healthy(names, timeout=60):
 
 
 def playbook(name, *extra):
-    run = subprocess.run(
-        ["ansible-playbook", os.path.join(REPO, "playbooks", name), "-i", os.path.dirname(INVENTORY_FILE)]
-        + list(extra),
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    output = run.stdout + run.stderr
-    assert run.returncode == 0, output
+    rc, output = run_playbook(name, *extra)
+    assert rc == 0, output
     return output
 
 

@@ -5,42 +5,17 @@ Runs last (after test_bad_input.py and test_cluster.py): it leaves a 2-member cl
 """
 
 import json
-import os
-import subprocess
 
-import testinfra.utils.ansible_runner
-from lab_ssh import lab_host
-
-INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
-RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_FILE)
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-MEMBERS = ["etcd1", "etcd2", "etcd3"]
-IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
-HOSTS = {name: lab_host(INVENTORY_FILE, IPS[name]) for name in MEMBERS}
-UNIT = "mooncake-etcd"
-PKI = "/etc/mooncake-etcd/pki"
-TLS = "--cacert=%s/ca.crt --cert=%s/client.crt --key=%s/client.key" % (PKI, PKI, PKI)
-
-
-def etcdctl(via, args, endpoints=None):
-    cmd = "ETCDCTL_API=3 etcdctl --command-timeout=5s %s --endpoints=%s %s" % (
-        TLS, ",".join("https://%s:2379" % IPS[n] for n in (endpoints or [via])), args)
-    result = HOSTS[via].run(cmd)
-    assert result.rc == 0, "%s on %s: %s%s" % (cmd, via, result.stdout, result.stderr)
-    return result.stdout
+from cluster_lab import HOSTS, IPS, MEMBERS, UNIT, etcdctl, one_line, run_playbook
 
 
 def member_names(via="etcd1"):
-    return sorted(m.get("name", "") for m in json.loads(etcdctl(via, "member list --write-out=json"))["members"])
+    return sorted(m.get("name", "") for m in json.loads(etcdctl(via, "member list --write-out=json").stdout)["members"])
 
 
 def playbook(name, *extra):
-    run = subprocess.run(
-        ["ansible-playbook", os.path.join(REPO, "playbooks", name), "-i", os.path.dirname(INVENTORY_FILE)] + list(extra),
-        cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    return run.returncode, " ".join((run.stdout + run.stderr).split()).replace("''", "'")
+    rc, output = run_playbook(name, *extra, timeout=600)
+    return rc, one_line(output)
 
 
 def test_etcd1_and_etcd2_bootstrapped_new_and_etcd3_joined_the_running_cluster():
@@ -73,7 +48,7 @@ def test_remove_a_member():
     assert "removed etcd member etcd3" in output, output
     assert member_names() == ["etcd1", "etcd2"]
     etcdctl("etcd1", "put mooncake-test/membership after-removal")
-    assert etcdctl("etcd2", "get --print-value-only mooncake-test/membership").strip() == "after-removal"
+    assert etcdctl("etcd2", "get --print-value-only mooncake-test/membership").stdout.strip() == "after-removal"
     etcd3 = HOSTS["etcd3"]
     assert not etcd3.service(UNIT).is_running and not etcd3.service(UNIT).is_enabled
     # Its data directory is kept for the operator.

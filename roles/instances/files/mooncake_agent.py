@@ -166,18 +166,30 @@ def wait_for_metadata(cfg):
         time.sleep(1)
 
 
-def read_registration(cfg):
-    """The JSON value of this segment's rpc_meta key, None when it is not there."""
-    key = base64.b64encode((SEGMENT_KEY_PREFIXES[0] + cfg["local_hostname"]).encode()).decode()
+def segment_key(prefix, cfg):
+    """etcd's JSON gateway takes keys base64-encoded."""
+    return base64.b64encode((prefix + cfg["local_hostname"]).encode()).decode()
+
+
+def on_first_etcd(cfg, what, request):
+    """request(endpoint) on the first etcd endpoint that answers; AgentError naming
+    every endpoint's error when none does."""
     errors = []
     for endpoint in etcd_endpoints(cfg["metadata_server"]):
         try:
-            kvs = etcd_call(endpoint, "/v3/kv/range", {"key": key}).get("kvs") or []
+            return request(endpoint)
         except (OSError, ValueError) as exc:
             errors.append(f"{endpoint}: {getattr(exc, 'reason', exc)}")
-            continue
+    raise AgentError(f"cannot {what} of {cfg['local_hostname']}: {'; '.join(errors)}")
+
+
+def read_registration(cfg):
+    """The JSON value of this segment's rpc_meta key, None when it is not there."""
+    def read(endpoint):
+        body = {"key": segment_key(SEGMENT_KEY_PREFIXES[0], cfg)}
+        kvs = etcd_call(endpoint, "/v3/kv/range", body).get("kvs") or []
         return json.loads(base64.b64decode(kvs[0]["value"])) if kvs else None
-    raise AgentError(f"cannot read the registration of {cfg['local_hostname']}: {'; '.join(errors)}")
+    return on_first_etcd(cfg, "read the registration", read)
 
 
 def remove_segment_keys(cfg):
@@ -185,24 +197,17 @@ def remove_segment_keys(cfg):
 
     Only ever this instance's own keys, and only while its port is free: a port
     held by someone else means the keys are theirs (the seed's failure mode)."""
-    endpoints = etcd_endpoints(cfg["metadata_server"])
-    if not endpoints:
+    if not etcd_endpoints(cfg["metadata_server"]):
         return 0
     if port_holder_problem(cfg["local_hostname"]):
         raise AgentError(f"port of {cfg['local_hostname']} is held by another process; "
                          "leaving the metadata of that segment alone")
-    errors = []
-    for endpoint in endpoints:
-        try:
-            deleted = 0
-            for prefix in SEGMENT_KEY_PREFIXES:
-                key = base64.b64encode((prefix + cfg["local_hostname"]).encode()).decode()
-                reply = etcd_call(endpoint, "/v3/kv/deleterange", {"key": key})
-                deleted += int(reply.get("deleted", 0))
-            return deleted
-        except (OSError, ValueError) as exc:
-            errors.append(f"{endpoint}: {getattr(exc, 'reason', exc)}")
-    raise AgentError(f"cannot remove the keys of {cfg['local_hostname']}: {'; '.join(errors)}")
+
+    def delete(endpoint):
+        return sum(int(etcd_call(endpoint, "/v3/kv/deleterange",
+                                 {"key": segment_key(prefix, cfg)}).get("deleted", 0))
+                   for prefix in SEGMENT_KEY_PREFIXES)
+    return on_first_etcd(cfg, "remove the keys", delete)
 
 
 # ---------------------------------------------------------------- engine

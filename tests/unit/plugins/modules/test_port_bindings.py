@@ -118,18 +118,6 @@ def test_bad_arguments_fail_before_reading_sockets(monkeypatch, expect, message)
 # ---------------------------------------------------------------- this machine, for real
 
 
-@pytest.fixture
-def listening_socket():
-    """A TCP socket listening on 127.0.0.1 (a free port the kernel picks), held by this process."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
-
-
 def own_comm():
     with open("/proc/self/comm", "r") as handle:
         return handle.read().strip()

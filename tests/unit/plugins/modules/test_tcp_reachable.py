@@ -28,17 +28,6 @@ def run_module(args, expect):
 
 
 @pytest.fixture
-def listening_port():
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    try:
-        yield server.getsockname()[1]
-    finally:
-        server.close()
-
-
-@pytest.fixture
 def closed_port():
     """A port nothing listens on: bound (so nobody else takes it) but never listening."""
     holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -76,11 +65,11 @@ def silent_port():
         server.close()
 
 
-def test_open_refused_and_timeout_are_told_apart(listening_port, closed_port, silent_port):
+def test_open_refused_and_timeout_are_told_apart(listening_socket, closed_port, silent_port):
     started = time.monotonic()
     results, failures = probe_all(
         [
-            {"host": "127.0.0.1", "port": listening_port},
+            {"host": "127.0.0.1", "port": listening_socket},
             {"host": "127.0.0.1", "port": closed_port, "label": "etcd to be started", "refused_ok": True},
             {"host": "127.0.0.1", "port": closed_port, "label": "external etcd"},
             {"host": "127.0.0.1", "port": silent_port, "label": "silent", "refused_ok": True},
@@ -97,8 +86,8 @@ def test_open_refused_and_timeout_are_told_apart(listening_port, closed_port, si
     ]
 
 
-def test_module_fails_naming_the_endpoint(listening_port, closed_port):
-    result = run_module({"endpoints": [{"host": "127.0.0.1", "port": listening_port},
+def test_module_fails_naming_the_endpoint(listening_socket, closed_port):
+    result = run_module({"endpoints": [{"host": "127.0.0.1", "port": listening_socket},
                                        {"host": "127.0.0.1", "port": closed_port, "label": "host node1, instance 'a'"}]},
                         AnsibleFailJson)
     assert result["msg"] == ("host node1, instance 'a': 127.0.0.1:%d refused the connection: the host answered, "
@@ -106,9 +95,9 @@ def test_module_fails_naming_the_endpoint(listening_port, closed_port):
     assert result["changed"] is False and result["results"][0]["status"] == "open"
 
 
-def test_module_reports_only_in_check_mode(listening_port, closed_port):
+def test_module_reports_only_in_check_mode(listening_socket, closed_port):
     result = run_module({"endpoints": [{"host": "127.0.0.1", "port": closed_port}], "fail_on_unreachable": False,
                          "_ansible_check_mode": True}, AnsibleExitJson)
     assert result["changed"] is False and result["failures"] and result["results"][0]["status"] == "refused"
-    result = run_module({"endpoints": [{"host": "127.0.0.1", "port": listening_port}]}, AnsibleExitJson)
+    result = run_module({"endpoints": [{"host": "127.0.0.1", "port": listening_socket}]}, AnsibleExitJson)
     assert result["failures"] == []
