@@ -4,17 +4,17 @@ Runs the real site.yml against the converged lab host with a broken instance lis
 the message names host, both instances and the port, and that nothing on the host changed.
 """
 
+import json
 import os
 import re
-import subprocess
 import time
 
 import pytest
 import testinfra.utils.ansible_runner
+from playbook_run import ansible_playbook
 
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
 testinfra_hosts = RUNNER.get_hosts("mooncake")
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 CASES = {
     "same port": (
@@ -44,17 +44,8 @@ def fingerprint(host):
 def test_bad_instances_fail_before_any_change(host, case):
     instances, expected = CASES[case]
     before = fingerprint(host)
-    run = subprocess.run(
-        [
-            "ansible-playbook", os.path.join(REPO, "site.yml"),
-            "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
-            "-e", '{"mooncake_instances": %s}' % instances,
-        ],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    output = run.stdout + run.stderr
-    assert run.returncode != 0, output
+    rc, output = ansible_playbook("site.yml", instances=json.loads(instances))
+    assert rc != 0, output
     for pattern in expected:
         assert re.search(pattern, output), "%r not in output:\n%s" % (pattern, output)
     recap = re.search(r"node1\s+: ok=\d+\s+changed=(\d+)", output)
@@ -81,18 +72,11 @@ def foreign_listener(host):
 
 def test_foreign_port_holder_and_unreachable_etcd_are_reported_together(host, foreign_listener):
     before = fingerprint(host)
-    run = subprocess.run(
-        [
-            "ansible-playbook", os.path.join(REPO, "site.yml"),
-            "-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"]),
-            "-e", '{"mooncake_instances": [{"name": "prefill", "port": 15624}, {"name": "decode", "port": 15625},'
-                  ' {"name": "extra", "port": 15626, "metadata_server": "etcd://10.231.1.99:2379"}]}',
-        ],
-        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
-        env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    output = re.sub(r"\s+", " ", run.stdout + run.stderr)
-    assert run.returncode != 0, output
+    rc, output = ansible_playbook("site.yml", instances=[
+        {"name": "prefill", "port": 15624}, {"name": "decode", "port": 15625},
+        {"name": "extra", "port": 15626, "metadata_server": "etcd://10.231.1.99:2379"}])
+    output = re.sub(r"\s+", " ", output)
+    assert rc != 0, output
     # One failure names both problems: who holds the port (pid, command) and what cannot be reached.
     assert re.search(r"host node1, instance 'extra': port 15626 should be free or held by "
                      r"mooncake-instance@extra.service but is held by 0.0.0.0:15626 pid %d "

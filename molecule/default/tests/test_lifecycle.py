@@ -1,0 +1,73 @@
+"""Instances coming and going on the converged host: an added instance, a rename that keeps
+the port, a removal (unit stopped and disabled, keys and files gone), and the rolling restart.
+Ends with the inventory's own instances, as converge left them."""
+
+import os
+import re
+
+import testinfra.utils.ansible_runner
+from playbook_run import ansible_playbook
+
+RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(os.environ["MOLECULE_INVENTORY_FILE"])
+testinfra_hosts = RUNNER.get_hosts("mooncake")
+
+SEED = [{"name": "prefill", "role": "prefill", "port": 15624}, {"name": "decode", "role": "decode", "port": 15625}]
+DEPLOY = ("playbooks/preflight.yml", "playbooks/instances.yml")
+
+
+def deploy(instances=None):
+    rc, output = ansible_playbook(*DEPLOY, instances=instances)
+    assert rc == 0, output
+    return output
+
+
+def segment_keys(host):
+    ip = RUNNER.get_variables(host.backend.host)["ansible_host"]
+    out = host.check_output("ETCDCTL_API=3 etcdctl --endpoints=http://%s:2379 get --prefix --keys-only mooncake/" % ip)
+    return sorted(line for line in out.splitlines() if line)
+
+
+def unit(host, name):
+    return host.service("mooncake-instance@%s" % name)
+
+
+def main_pids(host):
+    return host.check_output("systemctl show --property=MainPID --value mooncake-instance@prefill mooncake-instance@decode").split()
+
+
+def test_add_rename_and_remove_an_instance(host):
+    ip = RUNNER.get_variables(host.backend.host)["ansible_host"]
+    # Added without a port: planned as base + 2 x stride.
+    deploy(SEED + [{"name": "extra"}])
+    assert unit(host, "extra").is_running
+    assert "mooncake/rpc_meta/%s:15626" % ip in segment_keys(host)
+
+    # Renamed, same port: the old unit gives the port up before the new one starts.
+    output = deploy(SEED + [{"name": "extra2", "port": 15626}])
+    assert not unit(host, "extra").is_running and not unit(host, "extra").is_enabled
+    assert not host.file("/etc/mooncake/instances/extra.json").exists
+    assert not host.file("/etc/mooncake/instances/extra.env").exists
+    assert unit(host, "extra2").is_running, output
+    holders = host.check_output("ss -ltnpH 'sport = :15626'")
+    pid = host.check_output("systemctl show --property=MainPID --value mooncake-instance@extra2")
+    assert re.findall(r"pid=(\d+)", holders) == [pid]
+
+    # Removed: stopped, disabled, files and keys gone.
+    deploy()
+    assert not unit(host, "extra2").is_running and not unit(host, "extra2").is_enabled
+    assert not host.file("/etc/mooncake/instances/extra2.json").exists
+    assert [k for k in segment_keys(host) if k.endswith(":15626")] == []
+    assert segment_keys(host) == sorted("mooncake/%s/%s:%d" % (kind, ip, port)
+                                        for kind in ("ram", "rpc_meta") for port in (15624, 15625))
+
+
+def test_rolling_restart_restarts_each_instance_and_leaves_them_registered(host):
+    before = main_pids(host)
+    rc, output = ansible_playbook("playbooks/rolling_restart.yml")
+    assert rc == 0, output
+    after = main_pids(host)
+    assert all(b != a for b, a in zip(before, after)), (before, after)
+    assert re.search(r"node1\s+: ok=\d+\s+changed=2\b", output), output
+    assert len(segment_keys(host)) == 4
+    # A deploy afterwards has nothing to do.
+    assert re.search(r"node1\s+: ok=\d+\s+changed=0\b", deploy()), "not converged"
