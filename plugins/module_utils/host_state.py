@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: mooncake.deploy contributors
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""One read of what a host has: packages, paths, units, users, groups, small files.
+
+The roles ask this once per play and act only on the differences, so a converged host costs
+one round trip instead of one per package list, path, unit and account.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import grp
+import os
+import pwd
+import stat
+
+# systemctl show properties, in the order they are asked for.
+UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "UnitFileState", "MainPID")
+READ_LIMIT = 65536
+
+
+def parse_dpkg_query(text):
+    """{package: version} of the installed packages in `dpkg-query -W -f='${Package}\\t${db:Status-Status}\\t${Version}\\n'`."""
+    installed = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) != 3:
+            continue
+        name, status, version = fields
+        # Multi-arch packages may be printed as name:arch.
+        name = name.split(":")[0]
+        if status == "installed":
+            installed[name] = version
+    return installed
+
+
+def parse_rpm_query(text):
+    """{package: version} from `rpm -q --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\n'` (unknown ones print no tab)."""
+    installed = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) == 2:
+            installed[fields[0]] = fields[1]
+    return installed
+
+
+def parse_systemctl_show(text):
+    """{unit: {load, active, sub, enabled, main_pid}} from `systemctl show -p Id,... UNIT...`."""
+    units = {}
+    for block in text.strip().split("\n\n"):
+        props = {}
+        for line in block.splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                props[key] = value
+        if not props.get("Id"):
+            continue
+        try:
+            main_pid = int(props.get("MainPID", "0") or 0)
+        except ValueError:
+            main_pid = 0
+        units[props["Id"]] = {
+            "load": props.get("LoadState", ""),
+            "active": props.get("ActiveState", ""),
+            "sub": props.get("SubState", ""),
+            "enabled": props.get("UnitFileState", ""),
+            "main_pid": main_pid,
+        }
+    return units
+
+
+def path_state(path):
+    """What is at `path` (without following a final symlink), plus where it resolves to."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return {"exists": False}
+    kind = "link" if stat.S_ISLNK(st.st_mode) else "directory" if stat.S_ISDIR(st.st_mode) else \
+        "file" if stat.S_ISREG(st.st_mode) else "other"
+    state = {
+        "exists": True,
+        "type": kind,
+        "mode": "%04o" % stat.S_IMODE(st.st_mode),
+        "uid": st.st_uid,
+        "gid": st.st_gid,
+        "size": st.st_size,
+        "realpath": os.path.realpath(path),
+        "resolves": os.path.exists(path),
+    }
+    if kind == "link":
+        state["target"] = os.readlink(path)
+    return state
+
+
+def glob_paths(pattern):
+    return sorted(glob.glob(pattern))
+
+
+def user_state(name):
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    try:
+        group = grp.getgrgid(entry.pw_gid).gr_name
+    except KeyError:
+        group = None
+    return {"uid": entry.pw_uid, "gid": entry.pw_gid, "group": group, "home": entry.pw_dir, "shell": entry.pw_shell}
+
+
+def group_state(name):
+    try:
+        entry = grp.getgrnam(name)
+    except KeyError:
+        return None
+    return {"gid": entry.gr_gid}
+
+
+def read_small(path):
+    """Text of a small file, None when it is missing or unreadable."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(READ_LIMIT + 1)
+    except (IOError, OSError):
+        return None
+    if len(data) > READ_LIMIT:
+        raise ValueError("%s is larger than %d bytes; read only small files" % (path, READ_LIMIT))
+    return data.decode("utf-8", "replace")
