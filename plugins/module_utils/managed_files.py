@@ -77,11 +77,13 @@ class Applier(object):
             self.fail(entry, "is a %s; refusing to replace it with a directory" % kind)
         changed = kind == "absent"
         if changed:
-            if self.parent_missing(path) and not self.check_mode:
-                self.fail(entry, "its parent directory %s does not exist; list it first" % os.path.dirname(path))
             self.predicted_dirs.add(path)
             self.state_diff(entry, "absent", "directory")
             if not self.check_mode:
+                # Missing parents as mkdir -p makes them (0755 under the usual umask).
+                parent = os.path.dirname(path)
+                if not os.path.isdir(parent):
+                    os.makedirs(parent)
                 os.mkdir(path, 0o700)
         return self.attributes(entry, changed, "absent" if changed and self.check_mode else "directory")
 

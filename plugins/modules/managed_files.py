@@ -38,7 +38,7 @@ options:
       state:
         description:
           - C(file) - a regular file with exactly C(content).
-          - C(directory) - a directory (created without parents).
+          - C(directory) - a directory (missing parents are created as C(mkdir -p) does).
           - C(link) - a symlink to C(src), replaced atomically when it points elsewhere.
           - C(absent) - nothing there; a directory is removed with what it holds.
         type: str

@@ -113,3 +113,9 @@ def test_secrets_can_stay_out_of_the_diff(tmp_path):
                    _ansible_diff=True)
     assert result["changed"] is True and "secret" not in repr(result["diff"])
     assert mode_of(tmp_path / "key") == "0600"
+
+
+def test_a_directory_gets_its_missing_parents(tmp_path):
+    result = apply([{"path": str(tmp_path / "opt" / "mooncake" / "bin"), "state": "directory", "mode": "0755"}])
+    assert result["changed_paths"] == [str(tmp_path / "opt" / "mooncake" / "bin")]
+    assert (tmp_path / "opt" / "mooncake" / "bin").is_dir()
