@@ -23,14 +23,33 @@ recap() { # per host of a play log: tasks run (ok+failed+skipped), of which chan
 
 ansible-playbook -i "$inventory" playbooks/lab_destroy.yml >/dev/null
 timed create ansible-playbook -i "$inventory" playbooks/lab_create.yml
-timed fresh ansible-playbook -i "$inventory" site.yml
-timed noop ansible-playbook -i "$inventory" site.yml
+# Per-task wall times of both runs (scripts/bench/callback_plugins/bench_timing.py).
+export ANSIBLE_CALLBACK_PLUGINS="$PWD/scripts/bench/callback_plugins" ANSIBLE_CALLBACKS_ENABLED=bench_timing
+MOONCAKE_BENCH_TIMING="$out/fresh.tsv" timed fresh ansible-playbook -i "$inventory" site.yml
+MOONCAKE_BENCH_TIMING="$out/noop.tsv" timed noop ansible-playbook -i "$inventory" site.yml
+unset ANSIBLE_CALLBACK_PLUGINS ANSIBLE_CALLBACKS_ENABLED
 
 printf '%-28s %8s  %s\n' "step" "seconds" "counts"
 printf '%-28s %8.1f\n' "lab hosts created" "$(cat "$out/create.time")"
 printf '%-28s %8.1f  %s\n' "fresh deploy (site.yml)" "$(cat "$out/fresh.time")" "$(recap "$out/fresh.log")"
 printf '%-28s %8.1f  %s\n' "no-op re-run (site.yml)" "$(cat "$out/noop.time")" "$(recap "$out/noop.log")"
 printf '%-28s %8.2f\n' "no-op / fresh" "$(echo "$(cat "$out/noop.time") / $(cat "$out/fresh.time")" | bc -l)"
+echo "per play (seconds, tasks): fresh | no-op"
+python3 - "$out/fresh.tsv" "$out/noop.tsv" <<'PY'
+import collections, sys
+runs = []
+for path in sys.argv[1:]:
+    plays = collections.OrderedDict()
+    for line in open(path):
+        play, _task, seconds, _action = line.rstrip("\n").split("\t")
+        entry = plays.setdefault(play, [0.0, 0])
+        entry[0] += float(seconds)
+        entry[1] += 1
+    runs.append(plays)
+for play in runs[0]:
+    f, n = runs[0][play], runs[1].get(play, [0.0, 0])
+    print("  %-62s %6.1f %4d | %6.1f %4d" % (play[:62], f[0], f[1], n[0], n[1]))
+PY
 echo "transfers (write/read GiB/s, from reports/verify-report.json):"
 python3 - <<'PY'
 import json
