@@ -102,6 +102,19 @@ def test_the_peer_port_wants_a_certificate_of_our_ca():
     assert "certificate" in result.stderr.lower() or "alert" in result.stderr.lower(), result.stderr
 
 
+def test_a_converged_run_reads_once_writes_nothing_and_restarts_nothing():
+    """One host_state_info read and the managed_files checks decide: no apt, no mask, no start,
+    no health wait, no controller PKI step, and every member keeps its process."""
+    pids = {n: HOSTS[n].check_output("systemctl show --property=MainPID --value %s" % UNIT) for n in MEMBERS}
+    output = playbook("etcd.yml")
+    for name in MEMBERS:
+        assert re.search(name + r"\s+: ok=\d+\s+changed=0 ", output), output
+        assert HOSTS[name].check_output("systemctl show --property=MainPID --value %s" % UNIT) == pids[name]
+    for task in ("Install the etcd packages", "Keep the distribution's etcd.service", "Enable and start etcd",
+                 "Wait until this etcd member reports healthy", "Issue each member's key", "RUNNING HANDLER"):
+        assert task not in output, task
+
+
 def test_check_mode_on_the_converged_cluster_changes_nothing_and_shows_no_key():
     output = playbook("etcd.yml", "--check", "--diff")
     for name in MEMBERS:
