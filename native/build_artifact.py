@@ -22,6 +22,7 @@ Prints a JSON summary (deb, manifest, sha256, package, id) on stdout.
 import argparse
 import base64
 import calendar
+import fcntl
 import hashlib
 import json
 import os
@@ -325,6 +326,15 @@ exit 0
 
 
 def build(args):
+    """Build (or find cached) under a lock: Ansible builds for several hosts at once; for one
+    package, one process downloads and builds, the others wait and then find it cached."""
+    os.makedirs(args.cache, exist_ok=True)
+    with open(os.path.join(args.cache, ".build.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return build_locked(args)
+
+
+def build_locked(args):
     engine_id = "%s-%s" % (args.version, args.variant)
     package = ("mooncake-transfer-engine-%s-%s" % (args.variant, args.version)).lower()
     prefix = "%s/%s" % (ENGINES_ROOT, engine_id)

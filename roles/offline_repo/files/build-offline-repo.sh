@@ -33,6 +33,15 @@ if [ -s "$out/repo.tar" ]; then
   exit 0
 fi
 
+# Hosts ask at once (parallel Ansible forks): one builds, the others wait and find it cached.
+mkdir -p "$cache"
+exec 9>"$cache/.build.lock"
+flock 9
+if [ -s "$out/repo.tar" ]; then
+  echo "$out/repo.tar"
+  exit 0
+fi
+
 for pkg in "$@"; do
   # (no grep -q on a pipe: with pipefail its early exit fails the pipe)
   if ! grep -q 'Candidate: [0-9]' <<<"$(apt-cache policy "$pkg")"; then
@@ -40,7 +49,6 @@ for pkg in "$@"; do
     exit 1
   fi
 done
-mkdir -p "$cache"
 work=$(mktemp -d "$cache/.build.XXXXXX")
 trap 'rm -rf -- "$work"' EXIT
 mkdir -p "$work/repo"
