@@ -104,12 +104,17 @@ def parse_args(argv):
     return args
 
 
+def wheelhouse_path(args):
+    platform = "manylinux_2_28_" + DEB_ARCH_TO_MACHINE[args.arch]
+    name = "%s-%s-py%s-%s" % (DISTRIBUTIONS[args.variant], args.version, args.python, platform)
+    return os.path.join(args.cache, "wheelhouse", name)
+
+
 def wheelhouse(args):
     """Download the pinned wheel and its dependencies once; the directory is the input."""
     dist = DISTRIBUTIONS[args.variant]
     platform = "manylinux_2_28_" + DEB_ARCH_TO_MACHINE[args.arch]
-    name = "%s-%s-py%s-%s" % (dist, args.version, args.python, platform)
-    path = os.path.join(args.cache, "wheelhouse", name)
+    path = wheelhouse_path(args)
     requirement = "%s==%s" % (dist, args.version)
     if not os.path.exists(os.path.join(path, ".complete")):
         os.makedirs(path, exist_ok=True)
@@ -325,24 +330,34 @@ exit 0
 """
 
 
+def package_name(args):
+    return ("mooncake-transfer-engine-%s-%s" % (args.variant, args.version)).lower()
+
+
 def build(args):
-    """Build (or find cached) under a lock: Ansible builds for several hosts at once; for one
-    package, one process downloads and builds, the others wait and then find it cached."""
+    """A package cached for these inputs is returned at once. Otherwise one process per package
+    downloads and builds (Ansible asks for several hosts at once); the others wait on its lock
+    and then find the package cached."""
+    cached = build_locked(args, probe=True)
+    if cached:
+        return cached
     os.makedirs(args.cache, exist_ok=True)
-    with open(os.path.join(args.cache, ".build.lock"), "w") as lock:
+    with open(os.path.join(args.cache, ".build-%s.lock" % package_name(args)), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         return build_locked(args)
 
 
-def build_locked(args):
+def build_locked(args, probe=False):
+    """Build the package; with probe, only return it when cached (None otherwise, nothing written)."""
     engine_id = "%s-%s" % (args.version, args.variant)
-    package = ("mooncake-transfer-engine-%s-%s" % (args.variant, args.version)).lower()
+    package = package_name(args)
     prefix = "%s/%s" % (ENGINES_ROOT, engine_id)
-    os.makedirs(args.out, exist_ok=True)
     if args.prefix:
         house = requirement = platform = None
         inputs = inputs_of(args.prefix)
     else:
+        if probe and not os.path.exists(os.path.join(wheelhouse_path(args), ".complete")):
+            return None
         house, requirement, platform = wheelhouse(args)
         inputs = inputs_of(house, ".whl")
     deb_name = "%s_%s_%s.deb" % (package, args.version, args.arch)
@@ -354,6 +369,9 @@ def build_locked(args):
     cached = reusable(deb, sidecar, key)
     if cached:
         return dict(summary, sha256=cached["deb"]["sha256"], depends=cached["depends"], built=False)
+    if probe:
+        return None
+    os.makedirs(args.out, exist_ok=True)
     work = tempfile.mkdtemp(prefix=".build-", dir=args.out)
     try:
         stage = os.path.join(work, "root")

@@ -33,9 +33,10 @@ if [ -s "$out/repo.tar" ]; then
   exit 0
 fi
 
-# Hosts ask at once (parallel Ansible forks): one builds, the others wait and find it cached.
+# Hosts ask at once (parallel Ansible forks): for one package list, one builds, the others
+# wait and find it cached.
 mkdir -p "$cache"
-exec 9>"$cache/.build.lock"
+exec 9>"$out.lock"
 flock 9
 if [ -s "$out/repo.tar" ]; then
   echo "$out/repo.tar"
