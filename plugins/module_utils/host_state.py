@@ -48,28 +48,45 @@ def parse_rpm_query(text):
 
 
 def parse_systemctl_show(text):
-    """{unit: {load, active, sub, enabled, main_pid}} from `systemctl show -p Id,... UNIT...`."""
+    """{unit Id: {property: value}} from ``systemctl show -p Id,... unit...`` (blank-line blocks)."""
     units = {}
-    for block in text.strip().split("\n\n"):
-        props = {}
-        for line in block.splitlines():
-            key, sep, value = line.partition("=")
-            if sep:
-                props[key] = value
-        if not props.get("Id"):
+    current = {}
+    for line in text.splitlines() + [""]:
+        if not line.strip():
+            if current.get("Id"):
+                units[current["Id"]] = current
+            current = {}
             continue
+        key, sep, value = line.partition("=")
+        if sep:
+            current[key] = value
+    return units
+
+
+def systemctl_show(module, units, properties, systemctl="systemctl"):
+    """{unit Id: {property: value}} of `units`, one ``systemctl show`` for all; fails the module when it fails."""
+    rc, out, err = module.run_command([systemctl, "show", "--property=" + ",".join(properties)] + list(units))
+    if rc != 0:
+        module.fail_json(msg="systemctl show failed (rc=%d): %s" % (rc, err.strip()))
+    return parse_systemctl_show(out)
+
+
+def unit_states(shown):
+    """{unit: {load, active, sub, enabled, main_pid}} from parse_systemctl_show's UNIT_PROPERTIES."""
+    states = {}
+    for unit, props in shown.items():
         try:
             main_pid = int(props.get("MainPID", "0") or 0)
         except ValueError:
             main_pid = 0
-        units[props["Id"]] = {
+        states[unit] = {
             "load": props.get("LoadState", ""),
             "active": props.get("ActiveState", ""),
             "sub": props.get("SubState", ""),
             "enabled": props.get("UnitFileState", ""),
             "main_pid": main_pid,
         }
-    return units
+    return states
 
 
 def path_state(path):

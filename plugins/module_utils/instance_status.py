@@ -29,22 +29,6 @@ def unit_name(instance):
     return "mooncake-instance@%s.service" % instance
 
 
-def parse_systemctl_show(text):
-    """{unit Id: {property: value}} from ``systemctl show -p Id,... unit...`` (blank-line blocks)."""
-    units = {}
-    current = {}
-    for line in text.splitlines() + [""]:
-        if not line.strip():
-            if current.get("Id"):
-                units[current["Id"]] = current
-            current = {}
-            continue
-        key, sep, value = line.partition("=")
-        if sep:
-            current[key] = value
-    return units
-
-
 def etcd_endpoints(metadata_server):
     """host:port endpoints of an ``etcd://a:2379,b:2379`` metadata server; [] for any other."""
     if not metadata_server or not metadata_server.startswith("etcd://"):

@@ -160,10 +160,7 @@ def read_units(module, names):
     systemctl = module.get_bin_path("systemctl")
     if not systemctl:
         return {}
-    rc, out, err = module.run_command([systemctl, "show", "--property=" + ",".join(host_state.UNIT_PROPERTIES), "--"] + names)
-    if rc != 0:
-        module.fail_json(msg="systemctl show failed (rc %d): %s" % (rc, err.strip()))
-    shown = host_state.parse_systemctl_show(out)
+    shown = host_state.unit_states(host_state.systemctl_show(module, names, host_state.UNIT_PROPERTIES, systemctl))
     missing = {"load": "not-found", "active": "inactive", "sub": "dead", "enabled": "", "main_pid": 0}
     return dict((name, shown.get(name, missing)) for name in names)
 

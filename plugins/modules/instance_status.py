@@ -208,18 +208,15 @@ failures:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mooncake.deploy.plugins.module_utils.instance_status import (
     UNIT_PROPERTIES, RAM_PREFIX, RPC_META_PREFIX, agent_request, etcd_endpoints, etcd_get, instance_failures,
-    judge_registration, judge_transfer, parse_systemctl_show, port_entry, unit_name)
+    judge_registration, judge_transfer, port_entry, unit_name)
+from ansible_collections.mooncake.deploy.plugins.module_utils.host_state import systemctl_show
 from ansible_collections.mooncake.deploy.plugins.module_utils.sockets import check_expectations, read_listeners
 
 
 def unit_states(module, instances):
     if not instances:
         return {}
-    cmd = ["systemctl", "show", "--property=" + ",".join(UNIT_PROPERTIES)] + [unit_name(i["name"]) for i in instances]
-    rc, out, err = module.run_command(cmd)
-    if rc != 0:
-        module.fail_json(msg="systemctl show failed (rc=%d): %s" % (rc, err.strip()))
-    return parse_systemctl_show(out)
+    return systemctl_show(module, [unit_name(i["name"]) for i in instances], UNIT_PROPERTIES)
 
 
 def registration(instance, timeout):

@@ -10,6 +10,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.mooncake.deploy.plugins.module_utils import instance_status as status
+from ansible_collections.mooncake.deploy.plugins.module_utils.host_state import parse_systemctl_show
 from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import (
     fixture_text, recorded_report, start_agent, start_gateway)
 
@@ -17,7 +18,7 @@ PREFILL = {"name": "prefill", "port": 15624, "address": "10.231.4.12", "segment"
 
 
 def test_systemctl_show_blocks_are_keyed_by_unit_whatever_the_property_order():
-    units = status.parse_systemctl_show(fixture_text("systemctl-show.txt"))
+    units = parse_systemctl_show(fixture_text("systemctl-show.txt"))
     assert sorted(units) == ["mooncake-instance@decode.service", "mooncake-instance@gone.service",
                              "mooncake-instance@prefill.service"]
     assert units["mooncake-instance@prefill.service"] == {

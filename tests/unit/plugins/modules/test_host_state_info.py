@@ -48,7 +48,7 @@ def test_rpm_query_skips_packages_not_installed():
 
 
 def test_systemctl_show_recorded_on_the_lab_host():
-    units = host_state.parse_systemctl_show(recorded("systemctl-show.txt"))
+    units = host_state.unit_states(host_state.parse_systemctl_show(recorded("systemctl-show.txt")))
     assert units["mooncake-instance@prefill.service"] == {
         "load": "loaded", "active": "active", "sub": "running", "enabled": "enabled", "main_pid": 4459}
     assert units["etcd.service"]["load"] == "masked"
