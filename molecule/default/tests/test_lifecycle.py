@@ -61,6 +61,29 @@ def test_add_rename_and_remove_an_instance(host):
                                         for kind in ("ram", "rpc_meta") for port in (15624, 15625))
 
 
+def edit_by_hand(host, name):
+    host.run_expect([0], "sh -c 'echo \"# edited by hand\" >> /etc/mooncake/instances/%s.env'" % name)
+
+
+def test_only_the_instance_whose_inputs_changed_restarts(host):
+    prefill, decode = main_pids(host)
+    edit_by_hand(host, "decode")
+    output = deploy()
+    assert re.search(r"node1\s+: ok=\d+\s+changed=2\b", output), output
+    assert "edited by hand" not in host.file("/etc/mooncake/instances/decode.env").content_string
+    after = main_pids(host)
+    assert after[0] == prefill and after[1] != decode, (prefill, decode, after)
+
+
+def test_a_running_instance_that_was_disabled_is_enabled_and_restarted_when_its_inputs_changed(host):
+    decode = main_pids(host)[1]
+    host.run_expect([0], "systemctl disable mooncake-instance@decode")
+    edit_by_hand(host, "decode")
+    deploy()
+    assert unit(host, "decode").is_enabled and unit(host, "decode").is_running
+    assert main_pids(host)[1] != decode
+
+
 def test_rolling_restart_restarts_each_instance_and_leaves_them_registered(host):
     before = main_pids(host)
     rc, output = ansible_playbook("playbooks/rolling_restart.yml")
