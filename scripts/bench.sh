@@ -7,7 +7,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
 inventory=${1:-inventories/lab}
 out=$(mktemp -d)
-trap 'rm -rf -- "$out"' EXIT
+# BENCH_KEEP=DIR keeps the logs and per-task timings (fresh.tsv, noop.tsv) there.
+trap 'if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && cp -r "$out"/. "$BENCH_KEEP"; fi; rm -rf -- "$out"' EXIT
 
 timed() { # timed NAME CMD... -> seconds in $out/NAME.time, output in $out/NAME.log
   local name=$1 t0

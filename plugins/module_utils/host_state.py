@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import glob
 import grp
+import hashlib
 import os
 import pwd
 import stat
@@ -89,8 +90,18 @@ def unit_states(shown):
     return states
 
 
-def path_state(path):
-    """What is at `path` (without following a final symlink), plus where it resolves to."""
+def sha1_of(path):
+    """SHA-1 of a regular file's bytes, read in chunks."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def path_state(path, checksum=False):
+    """What is at `path` (without following a final symlink), plus where it resolves to; with
+    `checksum`, a regular file's SHA-1 too (what managed_files would compare its content with)."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -109,6 +120,11 @@ def path_state(path):
     }
     if kind == "link":
         state["target"] = os.readlink(path)
+    if checksum and kind == "file":
+        try:
+            state["sha1"] = sha1_of(path)
+        except (IOError, OSError):
+            state["sha1"] = None
     return state
 
 

@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import os
 import shlex
 import shutil
@@ -166,3 +167,65 @@ class Applier(object):
         if entry.get("diff", True):
             self.diffs.append({"before": {"path": entry["path"], "state": before},
                                "after": {"path": entry["path"], "state": after}})
+
+
+# What the Applier would change, judged on the controller from one host_state_info read (paths
+# read with checksum, plus the owners and groups named): a role whose entries are all in place
+# skips the managed_files call. Anything the read cannot tell counts as pending, so a doubt
+# costs one call, never a missed change.
+OCTAL_DIGITS = "01234567"
+
+
+def wanted_mode(mode):
+    """The mode bits of an entry's mode, or None when it is not plain octal (e.g. u=rw)."""
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        return mode
+    text = str(mode)
+    if 3 <= len(text) <= 5 and all(c in OCTAL_DIGITS for c in text):
+        return int(text, 8)
+    return None
+
+
+def account_id(name, accounts, key):
+    """uid/gid of an owner or group given as a name or a number; None when the read lacks it."""
+    text = str(name)
+    if text.isdigit():
+        return int(text)
+    found = (accounts or {}).get(text)
+    return found.get(key) if found else None
+
+
+def attributes_in_place(entry, seen, state):
+    if entry.get("owner") is not None and account_id(entry["owner"], state.get("users"), "uid") != seen.get("uid"):
+        return False
+    if entry.get("group") is not None and account_id(entry["group"], state.get("groups"), "gid") != seen.get("gid"):
+        return False
+    if entry.get("mode") is not None and entry.get("state", "file") != "link":
+        mode = wanted_mode(entry["mode"])
+        if mode is None or "%04o" % mode != seen.get("mode"):
+            return False
+    return True
+
+
+def entry_in_place(entry, state):
+    seen = (state.get("paths") or {}).get(entry["path"])
+    if seen is None:
+        return False
+    kind = entry.get("state") or "file"
+    if kind == "absent":
+        return not seen.get("exists")
+    if not seen.get("exists"):
+        return False
+    if kind == "directory":
+        in_kind = seen.get("type") == "directory"
+    elif kind == "link":
+        in_kind = seen.get("type") == "link" and seen.get("target") == entry.get("src")
+    else:
+        content = to_bytes(entry.get("content") or "", errors="surrogate_or_strict")
+        in_kind = seen.get("type") == "file" and seen.get("sha1") == hashlib.sha1(content).hexdigest()
+    return in_kind and attributes_in_place(entry, seen, state)
+
+
+def pending_entries(entries, state):
+    """The entries a managed_files call would change, given the host_state_info result `state`."""
+    return [entry for entry in entries if not entry_in_place(entry, state or {})]

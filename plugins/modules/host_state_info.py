@@ -34,6 +34,13 @@ options:
     type: list
     elements: path
     default: []
+  checksum:
+    description:
+      - Also return the SHA-1 of every regular file among O(paths) (key C(sha1)), so the
+        controller can tell, without a second call, whether content it would write is there
+        already (see the filter C(mooncake.deploy.managed_files_pending)).
+    type: bool
+    default: false
   globs:
     description: Shell patterns to expand, e.g. C(/etc/mooncake/instances/*.json).
     type: list
@@ -94,7 +101,8 @@ packages:
 paths:
   description:
     - Each asked path - C(exists), and when it exists C(type) (C(file), C(directory), C(link),
-      C(other)), C(mode), C(uid), C(gid), C(size), C(realpath), C(resolves) and for a link its C(target).
+      C(other)), C(mode), C(uid), C(gid), C(size), C(realpath), C(resolves), for a link its C(target),
+      and with O(checksum) for a regular file its C(sha1).
   returned: always
   type: dict
   sample: {"/opt/mooncake/venv": {"exists": true, "type": "link", "target": "/opt/mooncake/engines/0.3.13.post1-non-cuda/venv"}}
@@ -170,6 +178,7 @@ def main():
         argument_spec=dict(
             packages=dict(type="list", elements="str", default=[]),
             paths=dict(type="list", elements="path", default=[]),
+            checksum=dict(type="bool", default=False),
             globs=dict(type="list", elements="str", default=[]),
             units=dict(type="list", elements="str", default=[]),
             users=dict(type="list", elements="str", default=[]),
@@ -186,7 +195,7 @@ def main():
     module.exit_json(
         changed=False,
         packages=read_packages(module, params["packages"]),
-        paths=dict((path, host_state.path_state(path)) for path in params["paths"]),
+        paths=dict((path, host_state.path_state(path, params["checksum"])) for path in params["paths"]),
         globs=dict((pattern, host_state.glob_paths(pattern)) for pattern in params["globs"]),
         units=read_units(module, params["units"]),
         users=dict((name, host_state.user_state(name)) for name in params["users"]),
