@@ -162,3 +162,32 @@ def read_small(path):
     if len(data) > READ_LIMIT:
         raise ValueError("%s is larger than %d bytes; read only small files" % (path, READ_LIMIT))
     return data.decode("utf-8", "replace")
+
+
+# What a host_state_info call asks for, by option, and the result key that answers it.
+ASKED = ("packages", "paths", "globs", "units", "users", "groups", "read")
+
+
+def view_of(earlier, asked):
+    """The answer to the host_state_info call `asked` (its options) taken from the result of an
+    `earlier` call on the same host, or None when that one did not read everything asked for
+    (or read a file without the checksum asked for)."""
+    if not isinstance(earlier, dict) or earlier.get("failed") or earlier.get("skipped"):
+        return None
+    view = {}
+    for key in ASKED:
+        have = earlier.get(key)
+        names = asked.get(key) or []
+        if names and not isinstance(have, dict):
+            return None
+        if any(name not in have for name in names):
+            return None
+        view[key] = dict((name, have[name]) for name in names)
+    if asked.get("checksum"):
+        for seen in view["paths"].values():
+            if seen.get("type") == "file" and "sha1" not in seen:
+                return None
+    else:
+        view["paths"] = dict((path, dict((k, v) for k, v in seen.items() if k != "sha1"))
+                             for path, seen in view["paths"].items())
+    return view

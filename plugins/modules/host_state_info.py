@@ -66,12 +66,28 @@ options:
     type: list
     elements: path
     default: []
+  reuse:
+    description:
+      - The registered result of an earlier C(host_state_info) call on the same host in this run.
+        When it read everything this call asks for (and the checksums, if asked), the answer is
+        taken from it on the controller, without a round trip; otherwise the host is read.
+      - The caller decides whether that earlier read is still current (site.yml's roles pass the
+        preflight's read until a change of the run makes it stale).
+    type: raw
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
 attributes:
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
   check_mode:
     support: full
     details: The module only reads, so check mode returns the same data.
+  action:
+    support: full
+    details: An action plugin answers from O(reuse) on the controller when it covers the call.
   diff_mode:
     support: none
   platform:
@@ -79,6 +95,18 @@ attributes:
 """
 
 EXAMPLES = r"""
+- name: Read once what the later tasks of the run look at
+  mooncake.deploy.host_state_info:
+    packages: [etcd-server, etcd-client]
+    units: [mooncake-etcd.service, mooncake-instance@prefill.service]
+  register: run_read
+
+- name: Answered from run_read on the controller (it read all of this), no round trip
+  mooncake.deploy.host_state_info:
+    units: [mooncake-etcd.service]
+    reuse: "{{ run_read }}"
+  register: etcd_state
+
 - name: Read what the etcd role needs to know
   mooncake.deploy.host_state_info:
     packages: [etcd-server, etcd-client]
@@ -133,6 +161,11 @@ read:
   returned: always
   type: dict
   sample: {"/etc/mooncake-etcd/peer-url": "http://10.231.0.11:2380\n"}
+reused:
+  description: Whether the answer was taken from O(reuse) instead of reading the host.
+  returned: always
+  type: bool
+  sample: true
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -184,6 +217,8 @@ def main():
             users=dict(type="list", elements="str", default=[]),
             groups=dict(type="list", elements="str", default=[]),
             read=dict(type="list", elements="path", default=[]),
+            # Handled by the action plugin; a call that reaches the host reads it.
+            reuse=dict(type="raw"),
         ),
         supports_check_mode=True,
     )
