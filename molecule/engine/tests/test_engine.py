@@ -20,6 +20,8 @@ import testinfra
 
 INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# podman as labctl runs it (netavark, runc), for testinfra's podman:// backend too.
+os.environ.setdefault("CONTAINERS_CONF", os.path.join(REPO, "scripts", "lab", "containers.conf"))
 CONVERGE = os.path.join(REPO, "molecule", "engine", "converge.yml")
 SWITCH = os.path.join(REPO, "molecule", "engine", "switch.yml")
 # Through podman, not ssh: nothing here depends on the connection the plays use.

@@ -14,6 +14,9 @@ import yaml
 INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
 INVENTORY_DIR = os.path.dirname(INVENTORY_FILE)
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# podman as labctl runs it (netavark, runc): a plain call may pick another network backend,
+# which cannot start a restarted lab container and leaves its address allocated.
+os.environ.setdefault("CONTAINERS_CONF", os.path.join(REPO, "scripts", "lab", "containers.conf"))
 SCENARIO = os.path.join(REPO, "molecule", "lab")
 with open(os.path.join(SCENARIO, "inventory", "group_vars", "lab.yml")) as _handle:
     LAB = yaml.safe_load(_handle)["mooncake_lab_name"]
