@@ -27,15 +27,25 @@ timed create ansible-playbook -i "$inventory" playbooks/lab_create.yml
 # Per-task wall times of both runs (scripts/bench/callback_plugins/bench_timing.py).
 export ANSIBLE_CALLBACK_PLUGINS="$PWD/scripts/bench/callback_plugins" ANSIBLE_CALLBACKS_ENABLED=bench_timing
 MOONCAKE_BENCH_TIMING="$out/fresh.tsv" timed fresh ansible-playbook -i "$inventory" site.yml
-MOONCAKE_BENCH_TIMING="$out/noop.tsv" timed noop ansible-playbook -i "$inventory" site.yml
+# The no-op re-run three times: one run on this 2-core machine varies by a few seconds with
+# whatever else runs; the median is the figure, every run is printed.
+for run in 1 2 3; do
+  MOONCAKE_BENCH_TIMING="$out/noop$run.tsv" timed "noop$run" ansible-playbook -i "$inventory" site.yml
+done
 unset ANSIBLE_CALLBACK_PLUGINS ANSIBLE_CALLBACKS_ENABLED
+median=$(for run in 1 2 3; do echo "$(cat "$out/noop$run.time") $run"; done | sort -n | sed -n 2p | cut -d' ' -f2)
+for kind in time log tsv; do cp "$out/noop$median.$kind" "$out/noop.$kind"; done
 
 printf '%-28s %8s  %s\n' "step" "seconds" "counts"
 printf '%-28s %8.1f\n' "lab hosts created" "$(cat "$out/create.time")"
 printf '%-28s %8.1f  %s\n' "fresh deploy (site.yml)" "$(cat "$out/fresh.time")" "$(recap "$out/fresh.log")"
-printf '%-28s %8.1f  %s\n' "no-op re-run (site.yml)" "$(cat "$out/noop.time")" "$(recap "$out/noop.log")"
-printf '%-28s %8.2f\n' "no-op / fresh" "$(echo "$(cat "$out/noop.time") / $(cat "$out/fresh.time")" | bc -l)"
-echo "per play (seconds, tasks): fresh | no-op"
+for run in 1 2 3; do
+  printf '%-28s %8.1f  %s\n' "no-op re-run $run (site.yml)" "$(cat "$out/noop$run.time")" "$(recap "$out/noop$run.log")"
+done
+printf '%-28s %8.2f  (median no-op run: %s; the first alone: %.2f)\n' "no-op / fresh" \
+  "$(echo "$(cat "$out/noop.time") / $(cat "$out/fresh.time")" | bc -l)" "$median" \
+  "$(echo "$(cat "$out/noop1.time") / $(cat "$out/fresh.time")" | bc -l)"
+echo "per play (seconds, tasks): fresh | median no-op"
 python3 - "$out/fresh.tsv" "$out/noop.tsv" <<'PY'
 import collections, sys
 runs = []
@@ -69,9 +79,9 @@ PY
 # The same engine and agent, started by hand on the same host (no unit, no hardening), against
 # the deployed instances: the deployment must not cost throughput (target: ratio >= 0.9).
 host=${BENCH_HOST:-node1} prefill=${BENCH_PREFILL:-prefill} decode=${BENCH_DECODE:-decode}
-echo "throughput on $host, $prefill -> $decode vs two engines started by hand (64 MiB, best of 3 rounds, median of 5):"
+echo "throughput on $host, $prefill -> $decode vs two engines started by hand (64 MiB, best of 3 rounds, median of 6, order alternating):"
 ansible -i "$inventory" "$host" -m ansible.builtin.script \
-  -a "scripts/bench/throughput_on_host.sh $prefill $decode 67108864 3 5" >"$out/throughput.log" 2>&1 ||
+  -a "scripts/bench/throughput_on_host.sh $prefill $decode 67108864 3 6" >"$out/throughput.log" 2>&1 ||
   { tail -n 40 "$out/throughput.log" >&2; exit 1; }
 python3 - "$out/throughput.log" <<'PY'
 import json, re, sys

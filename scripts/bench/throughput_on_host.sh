@@ -42,9 +42,16 @@ measure() { # socket peer -> "write read" GiB/s (best of the rounds)
     "$python" -c 'import json,sys; r=json.load(sys.stdin); assert r["match"], r; print(r["write_gib_per_s"], r["read_gib_per_s"])'
 }
 deployed=() hand=()
-for _ in $(seq "$repeats"); do
-  deployed+=("$(measure "/run/mooncake-$prefill/control.sock" "$address:$decode_port")")
-  hand+=("$(measure "$work/hand-a.sock" "$address:15791")")
+# The order alternates (deployed first, then by hand first): the pair measured second ran on a
+# warmer machine, and neither side should always get that.
+for i in $(seq "$repeats"); do
+  if [ $((i % 2)) -eq 1 ]; then
+    deployed+=("$(measure "/run/mooncake-$prefill/control.sock" "$address:$decode_port")")
+    hand+=("$(measure "$work/hand-a.sock" "$address:15791")")
+  else
+    hand+=("$(measure "$work/hand-a.sock" "$address:15791")")
+    deployed+=("$(measure "/run/mooncake-$prefill/control.sock" "$address:$decode_port")")
+  fi
 done
 "$python" - "${#deployed[@]}" "${deployed[@]}" "${hand[@]}" <<'PY'
 import json, statistics, sys
