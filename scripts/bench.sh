@@ -79,9 +79,9 @@ PY
 # The same engine and agent, started by hand on the same host (no unit, no hardening), against
 # the deployed instances: the deployment must not cost throughput (target: ratio >= 0.9).
 host=${BENCH_HOST:-node1} prefill=${BENCH_PREFILL:-prefill} decode=${BENCH_DECODE:-decode}
-echo "throughput on $host, $prefill -> $decode vs two engines started by hand (64 MiB, best of 3 rounds, median of 6, order alternating):"
+echo "throughput on $host, $prefill -> $decode vs two engines started by hand (64 MiB, best of 3 rounds, median of 10, order alternating):"
 ansible -i "$inventory" "$host" -m ansible.builtin.script \
-  -a "scripts/bench/throughput_on_host.sh $prefill $decode 67108864 3 6" >"$out/throughput.log" 2>&1 ||
+  -a "scripts/bench/throughput_on_host.sh $prefill $decode 67108864 3 10" >"$out/throughput.log" 2>&1 ||
   { tail -n 40 "$out/throughput.log" >&2; exit 1; }
 python3 - "$out/throughput.log" <<'PY'
 import json, re, sys
