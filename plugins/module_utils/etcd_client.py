@@ -1,9 +1,13 @@
 # -*- coding: utf-8 -*-
 # Copyright: mooncake.deploy contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""etcd access for the mooncake.deploy modules, through the ``etcd3`` Python client.
+"""etcd access for the mooncake.deploy modules: the one place that talks to etcd's API.
 
-Endpoint parsing and value decoding are plain functions so unit tests run them without etcd.
+Two transports, one module: the ``etcd3`` Python client (gRPC; etcd_info, mooncake_metadata,
+which run on the members where Debian's python3-etcd3 is installed) and etcd's v3 JSON gateway
+over HTTP with the standard library only (gateway_get; instance_status, which runs on instance
+hosts that may lack etcd3). Endpoint parsing and value decoding are plain functions so unit
+tests run them without etcd.
 The transfer engine keeps two keys per segment (the segment is the ``local_hostname`` of an
 instance, ``ip:port``): ``mooncake/rpc_meta/<segment>`` and ``mooncake/ram/<segment>``, both
 JSON and both without a lease.
@@ -13,11 +17,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import json
 import re
 import traceback
+from urllib.error import URLError
 
 from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.urls import open_url
 
 try:
     import etcd3
@@ -316,3 +323,26 @@ def read_prefix(client, prefix):
 
 def segment_keys(segment):
     return [RPC_META_PREFIX + segment, RAM_PREFIX + segment]
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def gateway_get(endpoints, key, timeout):
+    """(value text or None, None) for ``key`` from the first of ``endpoints`` (``host:port``) that
+    answers on etcd's v3 JSON gateway (plain http, standard library only), or (None, error)."""
+    errors = []
+    for endpoint in endpoints:
+        try:
+            answer = open_url("http://%s/v3/kv/range" % endpoint, data=json.dumps({"key": _b64(key)}), method="POST",
+                              headers={"Content-Type": "application/json"}, timeout=timeout)
+            reply = json.loads(answer.read().decode("utf-8"))
+        except (URLError, OSError, ValueError) as exc:
+            errors.append("%s: %s" % (endpoint, getattr(exc, "reason", exc)))
+            continue
+        kvs = reply.get("kvs") or []
+        if not kvs:
+            return None, None
+        return base64.b64decode(kvs[0].get("value", "")).decode("utf-8", "replace"), None
+    return None, "metadata server unreachable (%s)" % "; ".join(errors or ["no endpoint"])

@@ -4,7 +4,7 @@
 """Everything the verification checks about one host's transfer-engine instances.
 
 Unit state (``systemctl show``), port owner (procfs, see sockets), registration in etcd (the
-v3 JSON gateway, standard library only) and transfers through each agent's control socket.
+v3 JSON gateway of module_utils/etcd_client, standard library only) and transfers through each agent's control socket.
 Parsers and judgements are plain functions over recorded data, so unit tests run them without
 systemd, etcd or an agent.
 """
@@ -13,16 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import json
 import socket
-from urllib.error import URLError
 
-from ansible.module_utils.urls import open_url
+from ansible_collections.mooncake.deploy.plugins.module_utils.etcd_client import (  # noqa: F401 (re-exported)
+    RAM_PREFIX, RPC_META_PREFIX, gateway_get)
 
 UNIT_PROPERTIES = ("Id", "LoadState", "ActiveState", "SubState", "MainPID", "NRestarts")
-RPC_META_PREFIX = "mooncake/rpc_meta/"
-RAM_PREFIX = "mooncake/ram/"
 
 
 def unit_name(instance):
@@ -36,26 +33,8 @@ def etcd_endpoints(metadata_server):
     return [part.strip() for part in metadata_server[len("etcd://"):].split(",") if part.strip()]
 
 
-def _b64(text):
-    return base64.b64encode(text.encode("utf-8")).decode("ascii")
-
-
-def etcd_get(endpoints, key, timeout):
-    """(value or None, None) from the first endpoint that answers, or (None, error)."""
-    errors = []
-    for endpoint in endpoints:
-        try:
-            answer = open_url("http://%s/v3/kv/range" % endpoint, data=json.dumps({"key": _b64(key)}), method="POST",
-                              headers={"Content-Type": "application/json"}, timeout=timeout)
-            reply = json.loads(answer.read().decode("utf-8"))
-        except (URLError, OSError, ValueError) as exc:
-            errors.append("%s: %s" % (endpoint, getattr(exc, "reason", exc)))
-            continue
-        kvs = reply.get("kvs") or []
-        if not kvs:
-            return None, None
-        return base64.b64decode(kvs[0].get("value", "")).decode("utf-8", "replace"), None
-    return None, "metadata server unreachable (%s)" % "; ".join(errors or ["no endpoint"])
+# etcd's JSON gateway, through the collection's one etcd client module.
+etcd_get = gateway_get
 
 
 def judge_registration(instance, rpc_meta, ram, error):
