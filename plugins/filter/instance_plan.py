@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: mooncake.deploy contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Filter ``instance_plan``: a host's instance list, checked and expanded (see module_utils)."""
+"""Filters of the instances role: the plan (module_utils/instance_plan.py) and the checks on it
+(module_utils/instance_checks.py)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.mooncake.deploy.plugins.module_utils import instance_checks as checks
 from ansible_collections.mooncake.deploy.plugins.module_utils.instance_plan import plan_instances, resolve_rdma
 
 
@@ -22,6 +24,44 @@ def instance_rdma(plans, host, info):
     return {"env": env, "errors": errors}
 
 
+def instance_port_expectations(plans, host):
+    return checks.port_expectations(host, plans)
+
+
+def instance_metadata_probes(plans, host, managed_endpoints=None):
+    return checks.metadata_probes(host, plans, managed_endpoints)
+
+
+def instance_problems(planned, host, address, own_addresses, ports=None, reach=None, rdma=None):
+    """Every problem of the host, one sentence each: the plan's errors, the advertised address,
+    the ports others hold (port_bindings' result), the metadata servers out of reach
+    (tcp_reachable's), the RDMA devices (instance_rdma's). A skipped check gives nothing."""
+    plans = planned.get("instances") or []
+    return (
+        list(planned.get("errors") or [])
+        + checks.address_problem(host, plans, address, own_addresses)
+        + checks.port_problems(plans, (ports or {}).get("results"))
+        + list((reach or {}).get("failures") or [])
+        + list((rdma or {}).get("errors") or [])
+    )
+
+
+def instance_reserved_ports(host, hostvars, etcd_hosts):
+    return checks.reserved_ports(host, hostvars[host], etcd_hosts)
+
+
+def instances_unlisted(deployed_configs, plans):
+    return checks.unlisted(deployed_configs, plans)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"instance_plan": instance_plan, "instance_rdma": instance_rdma}
+        return {
+            "instance_plan": instance_plan,
+            "instance_rdma": instance_rdma,
+            "instance_port_expectations": instance_port_expectations,
+            "instance_metadata_probes": instance_metadata_probes,
+            "instance_problems": instance_problems,
+            "instances_unlisted": instances_unlisted,
+            "instance_reserved_ports": instance_reserved_ports,
+        }

@@ -59,6 +59,39 @@ def verify_table(report):
 
 # ---------------------------------------------------------------- the picture
 
+def verify_targets(plans):
+    """What instance_status checks of each planned instance (mooncake_instances_plan) of a host."""
+    return [
+        {
+            "name": plan["name"], "port": plan["port"], "address": plan["address"], "segment": plan["segment"],
+            "role": plan["role"], "metadata_server": plan["metadata_server"], "transfers": not plan.get("command"),
+        }
+        for plan in plans or []
+    ]
+
+
+def verify_decode_peers(hosts, hostvars):
+    """Every decode instance of `hosts`, from each host's mooncake_instances_plan."""
+    peers = []
+    for host in hosts or []:
+        variables = hostvars[host]
+        plans = variables.get("mooncake_instances_plan") if "mooncake_instances_plan" in variables else None
+        for plan in plans or []:
+            if plan.get("role") == "decode":
+                peers.append({"host": host, "name": plan["name"], "segment": plan["segment"]})
+    return peers
+
+
+def verify_collect(hosts, hostvars, key):
+    """The report: per host, the instances and failures of its registered instance_status result `key`."""
+    report = []
+    for host in hosts or []:
+        variables = hostvars[host]
+        status = (variables.get(key) if key in variables else None) or {}
+        report.append({"host": host, "instances": status.get("instances") or [], "failures": status.get("failures") or []})
+    return report
+
+
 def _text(x, y, content, size=12, weight="normal", anchor="start", color="#212121"):
     return '<text x="%d" y="%d" font-size="%d" font-weight="%s" text-anchor="%s" fill="%s">%s</text>' % (
         x, y, size, weight, anchor, color, escape(str(content)))
@@ -111,7 +144,8 @@ def _columns(report, etcd_hosts):
         owner["etcd"].append(endpoint)
     for column in columns:
         if not column["etcd"] and any(m["host"] == column["host"] for m in etcd_hosts or []):
-            column["etcd"].append(column["address"] + ":2379")
+            member = next(m for m in etcd_hosts if m["host"] == column["host"])
+            column["etcd"].append(member.get("endpoint") or "%s:%s" % (column["address"], member.get("client_port", 2379)))
     return columns
 
 
@@ -225,4 +259,10 @@ def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"
 
 class FilterModule(object):
     def filters(self):
-        return {"verify_table": verify_table, "deployment_svg": deployment_svg}
+        return {
+            "verify_table": verify_table,
+            "deployment_svg": deployment_svg,
+            "verify_targets": verify_targets,
+            "verify_decode_peers": verify_decode_peers,
+            "verify_collect": verify_collect,
+        }

@@ -101,7 +101,42 @@ def test_one_host_with_etcd_and_instances_and_odd_names():
 
 
 def test_filter_docs_render():
-    for name in ("verify_table", "deployment_svg"):
+    for name in ("verify_table", "deployment_svg", "verify_targets", "verify_decode_peers", "verify_collect"):
         run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "-t", "filter",
                               "mooncake.deploy." + name], capture_output=True, text=True, check=False)
         assert run.returncode == 0 and name in run.stdout, run.stderr
+
+
+PLANS = {
+    "node1": [{"name": "prefill", "role": "prefill", "port": 15624, "address": "10.231.4.12", "segment": "10.231.4.12:15624",
+               "metadata_server": "etcd://10.231.4.11:2379", "command": ""},
+              {"name": "decode", "role": "decode", "port": 15625, "address": "10.231.4.12", "segment": "10.231.4.12:15625",
+               "metadata_server": "etcd://10.231.4.11:2379", "command": "/usr/bin/vllm serve m"}],
+}
+
+
+def test_targets_carry_what_instance_status_checks_and_no_transfers_for_an_own_command():
+    targets = FILTERS["verify_targets"](PLANS["node1"])
+    assert [(t["name"], t["segment"], t["transfers"]) for t in targets] == [
+        ("prefill", "10.231.4.12:15624", True), ("decode", "10.231.4.12:15625", False)]
+    assert set(targets[0]) == {"name", "port", "address", "segment", "role", "metadata_server", "transfers"}
+
+
+def test_decode_peers_and_the_report_come_from_every_host_of_the_play():
+    hostvars = {"node1": {"mooncake_instances_plan": PLANS["node1"], "status": {"instances": [{"instance": "x"}], "failures": ["f"]}},
+                "node2": {}}
+    assert FILTERS["verify_decode_peers"](["node1", "node2"], hostvars) == [
+        {"host": "node1", "name": "decode", "segment": "10.231.4.12:15625"}]
+    assert FILTERS["verify_collect"](["node1", "node2"], hostvars, "status") == [
+        {"host": "node1", "instances": [{"instance": "x"}], "failures": ["f"]},
+        {"host": "node2", "instances": [], "failures": []}]
+
+
+def test_an_etcd_member_without_registrations_is_drawn_at_its_own_client_port():
+    report = copy.deepcopy(recorded_report())[:1]
+    for entry in report[0]["instances"]:
+        entry["metadata_server"] = "P2PHANDSHAKE"
+        entry["transfers"] = []
+    member = {"host": "etcd1", "address": "10.231.4.11", "endpoint": "10.231.4.11:3379", "client_port": 3379}
+    _root, words = texts(FILTERS["deployment_svg"](report, [member]))
+    assert "client 10.231.4.11:3379" in words and "client 10.231.4.11:2379" not in words
