@@ -209,7 +209,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mooncake.deploy.plugins.module_utils.instance_status import (
     UNIT_PROPERTIES, RAM_PREFIX, RPC_META_PREFIX, agent_request, etcd_endpoints, etcd_get, instance_failures,
     judge_registration, judge_transfer, port_entry, unit_name)
-from ansible_collections.mooncake.deploy.plugins.module_utils.host_state import systemctl_show
+from ansible_collections.mooncake.deploy.plugins.module_utils.systemctl import systemctl_show
 from ansible_collections.mooncake.deploy.plugins.module_utils.sockets import check_expectations, read_listeners
 
 

@@ -19,14 +19,14 @@ from labtools import (INSTANCES, IPS, LAB, REPO, etcd_keys, eventually_healthy, 
 
 
 def plays_after_preflight():
-    """Names of the plays site.yml imports after the preflight."""
-    with open(os.path.join(REPO, "site.yml")) as handle:
+    """Names of the plays site.yml imports after the preflight (through playbooks/site.yml)."""
+    with open(os.path.join(REPO, "playbooks", "site.yml")) as handle:
         imports = [entry["ansible.builtin.import_playbook"] for entry in yaml.safe_load(handle)]
     names = set()
     for playbook in imports:
         if "preflight" in playbook:
             continue
-        with open(os.path.join(REPO, playbook)) as handle:
+        with open(os.path.join(REPO, "playbooks", playbook)) as handle:
             names.update(play["name"] for play in yaml.safe_load(handle) if "name" in play)
     return names
 

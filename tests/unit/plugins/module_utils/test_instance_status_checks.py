@@ -10,7 +10,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.mooncake.deploy.plugins.module_utils import instance_status as status
-from ansible_collections.mooncake.deploy.plugins.module_utils.host_state import parse_systemctl_show
+from ansible_collections.mooncake.deploy.plugins.module_utils.systemctl import parse_systemctl_show
 from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import (
     fixture_text, recorded_report, start_agent, start_gateway)
 
