@@ -20,9 +20,19 @@ def builder():
     return module
 
 
+def role_plan():
+    spec = importlib.util.spec_from_file_location(
+        "transfer_engine_plan", os.path.join(REPO, "plugins", "module_utils", "transfer_engine_plan.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_role_and_builder_agree_on_the_official_builds():
-    role = load_yaml("roles", "transfer_engine", "vars", "main.yml")["__mooncake_transfer_engine_distributions"]
+    role = role_plan().DISTRIBUTIONS
     assert role == builder().DISTRIBUTIONS
+    assert role_plan().package_name("0.3.13.post1", "cuda12") == builder().package_name(
+        builder().parse_args(["--version", "0.3.13.post1", "--variant", "cuda12", "--out", "/nonexistent", "--arch", "amd64"]))
 
 
 def test_the_default_variant_has_an_official_build():
