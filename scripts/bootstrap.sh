@@ -3,7 +3,7 @@
 #   Debian packages: podman + runc + netavark for the lab, mmdebstrap to build its image,
 #   apt-utils/dpkg-dev for the offline repository, libibverbs1 for the engine's own tests.
 #   binutils (readelf) for the engine package's Depends (native/build_artifact.py).
-#   Python tools into .venv from requirements.txt.
+#   Python tools into .venv from requirements.txt (.venv/mitogen-strategy: mitogen's strategies).
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 apt_packages=(podman runc netavark aardvark-dns conmon catatonit iptables uidmap mmdebstrap
@@ -39,3 +39,7 @@ if [ ! -f "$stamp" ]; then
   rm -f "$top"/.venv/.bootstrap-*
   touch "$stamp"
 fi
+# mitogen's strategy plugins at a path that does not name the venv's Python version: the lab,
+# the bench and molecule scenarios that use mitogen_linear point ANSIBLE_STRATEGY_PLUGINS here.
+strategy=$("$top/.venv/bin/python" -c 'import ansible_mitogen, os; print(os.path.join(os.path.dirname(ansible_mitogen.__file__), "plugins", "strategy"))')
+[ "$(readlink "$top/.venv/mitogen-strategy" 2>/dev/null)" = "$strategy" ] || ln -sfn "$strategy" "$top/.venv/mitogen-strategy"
