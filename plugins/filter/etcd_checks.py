@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: mooncake.deploy contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
-"""Filter ``etcd_problems``: every problem of one etcd member's settings (module_utils/etcd_checks.py)."""
+"""Filters ``etcd_problems`` (every problem of one etcd member's settings) and ``etcd_join_cluster``
+(a joining member's --initial-cluster); the logic is in module_utils/etcd_checks.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -24,6 +25,11 @@ def etcd_problems(settings, host, hostvars, groups):
     return checks.problems(host, settings, variables, facts, members, engines)
 
 
+def etcd_join_cluster(members, name, peer_url):
+    """``NAME=PEER_URL,...`` from etcdctl's JSON members; the unnamed new member is `name` (its `peer_url`)."""
+    return checks.join_cluster(list(members or []), name, peer_url)
+
+
 class FilterModule(object):
     def filters(self):
-        return {"etcd_problems": etcd_problems}
+        return {"etcd_problems": etcd_problems, "etcd_join_cluster": etcd_join_cluster}

@@ -178,3 +178,14 @@ def problems(host, settings, variables, facts, members, engines):
             "point those hosts' mooncake_instances_metadata_server at another etcd."
             % (host, ", ".join(engines), own["client_url"]))
     return out
+
+
+def join_cluster(members, name, peer_url):
+    """``NAME=PEER_URL,...`` of a running cluster (``etcdctl member list|add --write-out=json``'s
+    members) for a joining member's --initial-cluster; the joining member has no name until it
+    starts: it is the one with `peer_url`, named `name`."""
+    out = []
+    for entry in members or []:
+        for url in entry.get("peerURLs") or []:
+            out.append("%s=%s" % (entry.get("name") or (name if url == peer_url else ""), url))
+    return ",".join(out)

@@ -10,6 +10,8 @@ from lab_ssh import lab_host
 INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
 RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY_FILE)
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# The role's validation alone, as the preflight runs it.
+VALIDATE = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "validate.yml"))
 MEMBERS = ["etcd1", "etcd2", "etcd3"]
 IPS = {name: RUNNER.get_variables(name)["ansible_host"] for name in MEMBERS}
 HOSTS = {name: lab_host(INVENTORY_FILE, IPS[name]) for name in MEMBERS}
@@ -34,7 +36,8 @@ def etcdctl(via, args, endpoints=None, check=True):
 
 
 def run_playbook(name, *args, timeout=300):
-    """(returncode, output) of playbooks/<name> against this lab, with the repository's ansible.cfg."""
+    """(returncode, output) of playbooks/<name> (or of the playbook at an absolute path) against this lab,
+    with the repository's ansible.cfg."""
     run = subprocess.run(
         ["ansible-playbook", os.path.join(REPO, "playbooks", name), "-i", os.path.dirname(INVENTORY_FILE)] + list(args),
         cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,

@@ -1,17 +1,18 @@
-"""Bad cluster input fails in the preflight, before any change, naming host, field and fix."""
+"""Bad cluster input fails in the role's validation, before any change, naming host, field and fix:
+the validate entry point alone (as the preflight runs it) and the role applied by a plain playbook."""
 
 import re
 
-from cluster_lab import one_line, run_playbook
+from cluster_lab import VALIDATE, one_line, run_playbook
 
 
-def preflight(tmp_path, *extra, inventories=(), limit="etcd1"):
-    """The preflight on one member (each check is per host; the member list still comes from the
+def preflight(tmp_path, *extra, inventories=(), limit="etcd1", playbook=VALIDATE):
+    """The validation on one member (each check is per host; the member list still comes from the
     inventory) - a third of the work on this 2-core machine."""
     args = ["--limit", limit]
     for inventory in inventories:
         args += ["-i", str(inventory)]
-    rc, output = run_playbook("preflight.yml", *(args + list(extra)))
+    rc, output = run_playbook(playbook, *(args + list(extra)))
     return rc, one_line(output)
 
 
@@ -19,6 +20,15 @@ def test_duplicate_member_names_fail(tmp_path):
     rc, output = preflight(tmp_path, "-e", "mooncake_etcd_name=same")
     assert rc != 0, output
     assert re.search(r"host etcd1: mooncake_etcd_name 'same' is also the name of etcd2", output), output
+
+
+def test_the_role_alone_refuses_bad_input_before_any_change(tmp_path):
+    """playbooks/etcd.yml (the role and nothing else): main.yml validates first, every time."""
+    rc, output = preflight(tmp_path, "-e", "mooncake_etcd_name=same", playbook="etcd.yml")
+    assert rc != 0, output
+    assert re.search(r"host etcd1: mooncake_etcd_name 'same' is also the name of etcd2", output), output
+    assert re.search(r"etcd1 : ok=\d+ changed=0 ", output), output
+    assert "Install the etcd packages" not in output, output
 
 
 def test_duplicate_member_addresses_fail(tmp_path):

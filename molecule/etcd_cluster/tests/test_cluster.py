@@ -102,17 +102,38 @@ def test_the_peer_port_wants_a_certificate_of_our_ca():
     assert "certificate" in result.stderr.lower() or "alert" in result.stderr.lower(), result.stderr
 
 
-def test_a_converged_run_reads_once_writes_nothing_and_restarts_nothing():
-    """One host_state_info read and the managed_files checks decide: no apt, no mask, no start,
-    no health wait, no controller PKI step, and every member keeps its process."""
+FILES = ["/etc/systemd/system/%s.service" % UNIT, "/etc/mooncake-etcd/initial-cluster.env", PKI + "/ca.crt",
+         PKI + "/member.crt", PKI + "/member.key", CERT, KEY]
+
+
+def written(name):
+    """Inode and modification time of every file the role writes on member `name`."""
+    return HOSTS[name].check_output("stat -c '%%n %%i %%Y' %s" % " ".join(FILES))
+
+
+def test_a_converged_run_changes_nothing_writes_nothing_and_restarts_nothing():
+    """Ansible's own idempotence (apt, file, copy, template, systemd_service): changed=0, no
+    handler, no health wait, every member keeps its process and no file is written again."""
     pids = {n: HOSTS[n].check_output("systemctl show --property=MainPID --value %s" % UNIT) for n in MEMBERS}
+    files = {n: written(n) for n in MEMBERS}
     output = playbook("etcd.yml")
     for name in MEMBERS:
         assert re.search(name + r"\s+: ok=\d+\s+changed=0 ", output), output
         assert HOSTS[name].check_output("systemctl show --property=MainPID --value %s" % UNIT) == pids[name]
-    for task in ("Install the etcd packages", "Keep the distribution's etcd.service", "Enable and start etcd",
-                 "Wait until this etcd member reports healthy", "Issue each member's key", "RUNNING HANDLER"):
+        assert written(name) == files[name]
+    for task in ("RUNNING HANDLER", "Wait until this etcd member reports healthy", "Check mode - ", "host_state",
+                 "Forget the run's read"):
         assert task not in output, task
+
+
+def test_check_mode_shows_the_real_diff_of_a_changed_unit_and_changes_nothing():
+    files = {n: written(n) for n in MEMBERS}
+    output = playbook("etcd.yml", "--check", "--diff", "--limit", "etcd1", "-e",
+                      '{"mooncake_etcd_extra_args": ["--auto-compaction-retention=1"]}')
+    assert re.search(r"^\+\s+--auto-compaction-retention=1 \\$", output, re.M), output
+    assert re.search(r"etcd1\s+: ok=\d+\s+changed=1 ", output), output
+    assert written("etcd1") == files["etcd1"]
+    assert "--auto-compaction-retention" not in HOSTS["etcd1"].file(FILES[0]).content_string
 
 
 def test_check_mode_on_the_converged_cluster_changes_nothing_and_shows_no_key():

@@ -113,3 +113,13 @@ def test_a_host_outside_the_group_and_the_helpers():
     assert any("and the host in the inventory group 'etcd'" in p for p in found), found
     assert is_ip("fd00::1") and is_ip("10.0.0.1") and not is_ip("10.0.0.1:2379") and not is_ip("")
     assert truthy("yes") and truthy(True) and not truthy("false") and not truthy(0)
+
+
+def test_a_joining_member_names_itself_in_the_running_clusters_list():
+    join = FilterModule().filters()["etcd_join_cluster"]
+    members = [{"name": "etcd1", "peerURLs": ["https://10.231.3.11:2380"]},
+               {"name": "etcd2", "peerURLs": ["https://10.231.3.12:2380"]},
+               {"peerURLs": ["https://10.231.3.13:2380"]}]
+    assert join(members, "etcd3", "https://10.231.3.13:2380") == (
+        "etcd1=https://10.231.3.11:2380,etcd2=https://10.231.3.12:2380,etcd3=https://10.231.3.13:2380")
+    assert join([], "etcd3", "x") == ""

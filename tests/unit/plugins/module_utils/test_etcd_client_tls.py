@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+
 import pytest
 
 from ansible_collections.mooncake.deploy.plugins.module_utils import etcd_client
@@ -90,3 +92,18 @@ def test_connect_without_tls_passes_no_tls_arguments(monkeypatch):
     monkeypatch.setattr(etcd_client, "etcd3", fake)
     etcd_client.connect(["http://10.0.0.1:2379"], 5)
     assert fake.calls == [dict(host="10.0.0.1", port=2379, timeout=5)]
+
+
+def test_the_json_gateway_client_is_the_one_instance_status_uses():
+    """One etcd client module: instance_status reads the engine's keys through etcd_client.gateway_get."""
+    from ansible_collections.mooncake.deploy.plugins.module_utils import instance_status
+    from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import start_gateway
+
+    assert instance_status.etcd_get is etcd_client.gateway_get
+    assert instance_status.RPC_META_PREFIX == etcd_client.RPC_META_PREFIX
+    server, endpoint = start_gateway()
+    try:
+        value, error = etcd_client.gateway_get(["127.0.0.1:9", endpoint], "mooncake/rpc_meta/10.231.4.12:15624", 5)
+        assert error is None and json.loads(value)["rpc_port"] == 15624
+    finally:
+        server.shutdown()
