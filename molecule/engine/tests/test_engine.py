@@ -52,7 +52,8 @@ def converge(*extra, playbook=CONVERGE):
     """Run a playbook of the scenario as users run it; return (rc, output, changed count of engine1)."""
     args = ["ansible-playbook", playbook, "-i", os.path.dirname(INVENTORY_FILE)] + list(extra)
     run = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
-                         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+                         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                                  ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections")))
     output = run.stdout + run.stderr
     recap = re.search(r"engine1\s*: ok=\d+\s+changed=(\d+)", output)
     return run.returncode, " ".join(output.split()).replace("''", "'"), int(recap.group(1)) if recap else None
