@@ -50,8 +50,8 @@ def instance_reserved_ports(host, hostvars, etcd_hosts):
     return checks.reserved_ports(host, hostvars[host], etcd_hosts)
 
 
-def instances_unlisted(deployed_configs, plans):
-    return checks.unlisted(deployed_configs, plans)
+def instances_leftovers(found, plans, config_dir):
+    return checks.leftovers(found, plans, config_dir)
 
 
 class FilterModule(object):
@@ -62,6 +62,6 @@ class FilterModule(object):
             "instance_port_expectations": instance_port_expectations,
             "instance_metadata_probes": instance_metadata_probes,
             "instance_problems": instance_problems,
-            "instances_unlisted": instances_unlisted,
+            "instances_leftovers": instances_leftovers,
             "instance_reserved_ports": instance_reserved_ports,
         }

@@ -82,18 +82,32 @@ def address_problem(host, plans, address, own_addresses):
     ]
 
 
-def unlisted(deployed_configs, plans):
-    """Names of the instances whose config (``<dir>/NAME.json``) is on the host but not planned."""
-    planned = set(plan["name"] for plan in plans)
-    names = []
-    for path in deployed_configs or []:
-        base = path.rsplit("/", 1)[-1]
-        if not base.endswith(".json"):
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DROPIN = re.compile(r"^/etc/systemd/system/mooncake-instance@(?P<name>[^/]+)\.service\.d/10-command\.conf$")
+
+
+def leftovers(found, plans, config_dir):
+    """What an earlier run left on the host that the plan no longer wants.
+
+    `found`: paths of the instance configs (``<config_dir>/NAME.json``) and command drop-ins
+    (``/etc/systemd/system/mooncake-instance@NAME.service.d/10-command.conf``) on the host.
+    Returns ``unlisted``, the names of deployed instances the plan does not list, and
+    ``stale_dropins``, the drop-ins of planned instances back on the default agent."""
+    planned = dict((plan["name"], plan) for plan in plans)
+    prefix = config_dir.rstrip("/") + "/"
+    unlisted, stale = [], []
+    for path in found or []:
+        dropin = DROPIN.match(path)
+        if dropin:
+            plan = planned.get(dropin.group("name"))
+            if plan is not None and not plan.get("command"):
+                stale.append(path)
             continue
-        name = base[: -len(".json")]
-        if re.match(r"^[a-z0-9][a-z0-9_-]{0,62}$", name) and name not in planned and name not in names:
-            names.append(name)
-    return sorted(names)
+        if path.startswith(prefix) and path.endswith(".json") and "/" not in path[len(prefix):]:
+            name = path[len(prefix):-len(".json")]
+            if NAME.match(name) and name not in planned and name not in unlisted:
+                unlisted.append(name)
+    return {"unlisted": sorted(unlisted), "stale_dropins": sorted(stale)}
 
 
 def _flag(value):

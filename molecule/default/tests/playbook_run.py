@@ -7,11 +7,11 @@ import subprocess
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
 
-def ansible_playbook(*playbooks, instances=None, extra=None, timeout=300, verbose=False):
+def ansible_playbook(*playbooks, instances=None, extra=None, options=(), timeout=300, verbose=False):
     """(returncode, output) of ansible-playbook on playbooks (paths relative to the repo),
-    with the repo's ansible.cfg and, when given, mooncake_instances and `extra` as extra vars;
-    with verbose, every task's result is in the output (-v)."""
-    args = ["ansible-playbook"] + [os.path.join(REPO, p) for p in playbooks] + (["-v"] if verbose else [])
+    with the repo's ansible.cfg and, when given, mooncake_instances and `extra` as extra vars
+    and `options` (e.g. --check); with verbose, every task's result is in the output (-v)."""
+    args = ["ansible-playbook"] + [os.path.join(REPO, p) for p in playbooks] + (["-v"] if verbose else []) + list(options)
     args += ["-i", os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])]
     if instances is not None:
         args += ["-e", json.dumps({"mooncake_instances": instances})]

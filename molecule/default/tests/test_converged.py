@@ -32,6 +32,28 @@ def test_a_converged_run_changes_nothing_and_restarts_nothing(host):
     assert main_pids(host) == before
 
 
+def test_check_mode_on_the_converged_host_changes_nothing_and_shows_no_diff(host):
+    before = main_pids(host)
+    rc, output = ansible_playbook("site.yml", options=["--check", "--diff"], timeout=600)
+    assert rc == 0, output
+    assert re.search(r"node1\s+: ok=\d+\s+changed=0\b", output), output
+    assert "+++ after" not in output, output
+    assert main_pids(host) == before
+
+
+def test_check_mode_shows_the_real_diff_of_a_file_edited_by_hand_and_changes_nothing(host):
+    env = "/etc/mooncake/instances/decode.env"
+    host.run_expect([0], "sh -c 'echo \"# edited by hand\" >> %s'" % env)
+    try:
+        edited = host.file(env).content_string
+        rc, output = ansible_playbook("site.yml", options=["--check", "--diff"], timeout=600)
+        assert rc == 0, output
+        assert "-# edited by hand" in output and "--- before: %s" % env in output, output
+        assert host.file(env).content_string == edited
+    finally:
+        site()
+
+
 def test_a_hand_edited_etcd_unit_is_put_back_and_restarts_etcd_alone(host):
     unit = host.file(ETCD_UNIT).content_string
     before = main_pids(host)

@@ -81,10 +81,18 @@ def test_no_instances_no_address_problem():
     assert checks.address_problem("node1", [], "10.9.9.9", ["10.231.0.11"]) == []
 
 
-def test_unlisted_instances_are_configs_on_the_host_the_plan_does_not_name():
+def test_leftovers_are_unlisted_configs_and_drop_ins_of_instances_back_on_the_agent():
     found = ["/etc/mooncake/instances/prefill.json", "/etc/mooncake/instances/old.json",
-             "/etc/mooncake/instances/Bad Name.json", "/etc/mooncake/instances/notes.txt", "/x/old.json"]
-    assert FILTERS["instances_unlisted"](found, plans({"name": "prefill"})) == ["old"]
+             "/etc/mooncake/instances/Bad Name.json", "/etc/mooncake/instances/notes.txt", "/x/old.json",
+             "/etc/mooncake/instances/sub/deep.json",
+             "/etc/systemd/system/mooncake-instance@prefill.service.d/10-command.conf",
+             "/etc/systemd/system/mooncake-instance@vllm.service.d/10-command.conf",
+             "/etc/systemd/system/mooncake-instance@gone.service.d/10-command.conf",
+             "/etc/systemd/system/other.service.d/10-command.conf"]
+    planned = plans({"name": "prefill"}, {"name": "vllm", "command": "/usr/bin/vllm serve m"})
+    assert FILTERS["instances_leftovers"](found, planned, "/etc/mooncake/instances/") == {
+        "unlisted": ["old"],
+        "stale_dropins": ["/etc/systemd/system/mooncake-instance@prefill.service.d/10-command.conf"]}
 
 
 def test_reserved_ports_follow_the_hosts_roles_and_their_variables():
