@@ -1,98 +1,165 @@
 #!/usr/bin/env bash
-# make bench: figures, not a timed test. On a fresh lab (recreated from the cached image):
-# wall time of lab creation, of a fresh deploy and of a no-op re-run, the changed and task
-# counts of each, and the transfer throughput the verification measured.
+# shellcheck disable=SC2317  # cleanup and site run through trap and timed(), which shellcheck does not follow
+# make bench: figures, not a timed test (nothing here fails on a time). For each lab inventory,
+# each strategy (Ansible's default `linear` and mitogen's `mitogen_linear`) and each code (this
+# checkout and the code before the change, BENCH_BASELINE): the lab recreated from the cached
+# image, the wall time of its creation, of a fresh deploy (site.yml) and of BENCH_NOOP_RUNS
+# no-op re-runs (the median is the figure: one run on a 2-core machine varies by a second or
+# two with whatever else runs), their tasks and changes per host, seconds and tasks per play,
+# and the transfers the verification measured. Then the throughput of the deployed instances
+# against the same engine started by hand (first inventory), and etcd's start-to-healthy
+# (scripts/bench_etcd.sh), for each code.
+#
+#   scripts/bench.sh [INVENTORY ...]     default: inventories/lab (1 host) molecule/lab/inventory (3)
+#
+# Any lab inventory works (groups lab, etcd, mooncake; mooncake_lab_name and mooncake_lab_subnet,
+# host IPs in that subnet). scripts/bench/relocate_inventory.sh copies one to another lab name
+# and subnet, e.g. to bench 3 hosts beside a running `molecule test -s lab` (same name, subnet).
+# An inventory inside this checkout is taken from the baseline's own tree for the old code.
+#
+# Environment (parts can be skipped to fit a run in the time there is):
+#   BENCH_BASELINE=REV     the old code (default e6e7b53; none: this checkout only); it runs from
+#                          a git worktree under /tmp with this checkout's .venv and bench tools
+#   BENCH_NEW=0            the old code only
+#   BENCH_STRATEGIES="linear mitogen_linear"   (mitogen_linear: .venv/mitogen-strategy)
+#   BENCH_NOOP_RUNS=3      no-op re-runs per configuration
+#   BENCH_PLAYS=0          leave out the per-play seconds and tasks
+#   BENCH_THROUGHPUT=0     leave out the deployed-vs-by-hand throughput
+#   BENCH_ETCD=0           leave out etcd's start-to-healthy (scripts/bench_etcd.sh)
+#   BENCH_KEEP=DIR         keep the logs and per-task timings (one directory per configuration)
+#   BENCH_HOST, BENCH_PREFILL, BENCH_DECODE   throughput: host and instances (node1 prefill decode)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_CONFIG="$PWD/ansible.cfg"
-inventory=${1:-inventories/lab}
-out=$(mktemp -d)
-# BENCH_KEEP=DIR keeps the logs and per-task timings (fresh.tsv, noop.tsv) there.
-trap 'if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && cp -r "$out"/. "$BENCH_KEEP"; fi; rm -rf -- "$out"' EXIT
+top=$PWD
+export PATH="$top/.venv/bin:$PATH"
+unset ANSIBLE_STRATEGY ANSIBLE_STRATEGY_PLUGINS ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS
+if [ $# -gt 0 ]; then inventories=("$@"); else inventories=(inventories/lab molecule/lab/inventory); fi
+baseline=${BENCH_BASELINE-e6e7b53}
+[ "$baseline" = none ] && baseline=""
+read -r -a strategies <<<"${BENCH_STRATEGIES:-linear mitogen_linear}"
+noop_runs=${BENCH_NOOP_RUNS:-3}
+for strategy in "${strategies[@]}"; do
+  case "$strategy" in
+    linear) ;;
+    mitogen_linear) [ -d "$top/.venv/mitogen-strategy" ] ||
+      { echo "bench: .venv/mitogen-strategy is missing: run scripts/bootstrap.sh (make bootstrap)" >&2; exit 1; } ;;
+    *) echo "bench: unknown strategy $strategy (linear, mitogen_linear)" >&2; exit 1 ;;
+  esac
+done
 
-timed() { # timed NAME CMD... -> seconds in $out/NAME.time, output in $out/NAME.log
-  local name=$1 t0
-  shift
+out=$(mktemp -d "${TMPDIR:-/tmp}/mooncake-bench.XXXXXX")
+worktree=""
+cleanup() {
+  if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && cp -r "$out"/. "$BENCH_KEEP"; fi
+  if [ -n "$worktree" ]; then git -C "$top" worktree remove --force "$worktree" || true; fi
+  rm -rf -- "$out"
+}
+trap cleanup EXIT
+
+codes=()  # "LABEL TREE"
+[ "${BENCH_NEW:-1}" = 1 ] && codes+=("new $top")
+if [ -n "$baseline" ]; then
+  rev=$(git rev-parse --short "$baseline^{commit}")
+  worktree=$out/baseline
+  git worktree add --quiet --detach "$worktree" "$rev"
+  ln -s "$top/.venv" "$worktree/.venv"
+  codes+=("old-$rev $worktree")
+fi
+[ ${#codes[@]} -gt 0 ] || { echo "bench: nothing to run (BENCH_NEW=0 and no BENCH_BASELINE)" >&2; exit 1; }
+
+timed() { # timed DIR NAME CMD... -> seconds in DIR/NAME.time, output in DIR/NAME.log
+  local dir=$1 name=$2 t0
+  shift 2
   t0=$(date +%s.%N)
-  "$@" >"$out/$name.log" 2>&1 || { tail -n 40 "$out/$name.log" >&2; return 1; }
-  echo "$(date +%s.%N) - $t0" | bc >"$out/$name.time"
-}
-recap() { # per host of a play log: tasks run (ok+failed+skipped), of which changed
-  awk '/ : ok=/ {host = $1; for (i = 1; i <= NF; i++) {split($i, kv, "="); if (kv[1] ~ /^(ok|failed|skipped)$/) n[host] += kv[2]; if (kv[1] == "changed") ch[host] += kv[2]}}
-       END {for (h in n) {printf "%s%s tasks=%d changed=%d", sep, h, n[h], ch[h]; sep = ", "}}' "$1"
+  "$@" >"$dir/$name.log" 2>&1 || { echo "bench: $name failed ($dir/$name.log):" >&2; tail -n 30 "$dir/$name.log" >&2; return 1; }
+  echo "$(date +%s.%N) - $t0" | bc >"$dir/$name.time"
 }
 
-ansible-playbook -i "$inventory" playbooks/lab_destroy.yml >/dev/null
-timed create ansible-playbook -i "$inventory" playbooks/lab_create.yml
-# Per-task wall times of both runs (scripts/bench/callback_plugins/bench_timing.py).
-export ANSIBLE_CALLBACK_PLUGINS="$PWD/scripts/bench/callback_plugins" ANSIBLE_CALLBACKS_ENABLED=bench_timing
-MOONCAKE_BENCH_TIMING="$out/fresh.tsv" timed fresh ansible-playbook -i "$inventory" site.yml
-# The no-op re-run three times: one run on this 2-core machine varies by a few seconds with
-# whatever else runs; the median is the figure, every run is printed.
-for run in 1 2 3; do
-  MOONCAKE_BENCH_TIMING="$out/noop$run.tsv" timed "noop$run" ansible-playbook -i "$inventory" site.yml
-done
-unset ANSIBLE_CALLBACK_PLUGINS ANSIBLE_CALLBACKS_ENABLED
-median=$(for run in 1 2 3; do echo "$(cat "$out/noop$run.time") $run"; done | sort -n | sed -n 2p | cut -d' ' -f2)
-for kind in time log tsv; do cp "$out/noop$median.$kind" "$out/noop.$kind"; done
+# The inventory a tree runs: one inside this checkout is taken from that tree.
+inventory_in() { # TREE INVENTORY
+  local abs
+  abs=$(realpath -m "$top/$2")
+  case "$2" in /*) abs=$(realpath -m "$2") ;; esac
+  if [ "$1" != "$top" ] && [ "${abs#"$top"/}" != "$abs" ] && [ -e "$1/${abs#"$top"/}" ]; then
+    echo "$1/${abs#"$top"/}"
+  else
+    echo "$abs"
+  fi
+}
 
-printf '%-28s %8s  %s\n' "step" "seconds" "counts"
-printf '%-28s %8.1f\n' "lab hosts created" "$(cat "$out/create.time")"
-printf '%-28s %8.1f  %s\n' "fresh deploy (site.yml)" "$(cat "$out/fresh.time")" "$(recap "$out/fresh.log")"
-for run in 1 2 3; do
-  printf '%-28s %8.1f  %s\n' "no-op re-run $run (site.yml)" "$(cat "$out/noop$run.time")" "$(recap "$out/noop$run.log")"
-done
-printf '%-28s %8.2f  (median no-op run: %s; the first alone: %.2f)\n' "no-op / fresh" \
-  "$(echo "$(cat "$out/noop.time") / $(cat "$out/fresh.time")" | bc -l)" "$median" \
-  "$(echo "$(cat "$out/noop1.time") / $(cat "$out/fresh.time")" | bc -l)"
-echo "per play (seconds, tasks): fresh | median no-op"
-python3 - "$out/fresh.tsv" "$out/noop.tsv" <<'PY'
-import collections, sys
-runs = []
-for path in sys.argv[1:]:
-    plays = collections.OrderedDict()
-    for line in open(path):
-        play, _task, seconds, _action = line.rstrip("\n").split("\t")
-        entry = plays.setdefault(play, [0.0, 0])
-        entry[0] += float(seconds)
-        entry[1] += 1
-    runs.append(plays)
-for play in runs[0]:
-    f, n = runs[0][play], runs[1].get(play, [0.0, 0])
-    print("  %-62s %6.1f %4d | %6.1f %4d" % (play[:62], f[0], f[1], n[0], n[1]))
-PY
-# The report of this run: an inventory may send it elsewhere (molecule/lab: its .lab/reports).
-report=reports/verify-report.json
-[ "$inventory/.lab/reports/verify-report.json" -nt "$report" ] && report=$inventory/.lab/reports/verify-report.json
-echo "transfers (write/read GiB/s, from $report):"
-python3 - "$report" <<'PY'
-import json, sys
-for host in json.load(open(sys.argv[1])):
-    for inst in host["instances"]:
-        for t in inst["transfers"]:
-            r = t["result"]
-            print("  %s/%s -> %s: write %.2f, read %.2f, %d bytes, match %s" % (
-                host["host"], inst["instance"], t["peer"], r.get("write_gib_per_s", 0),
-                r.get("read_gib_per_s", 0), r.get("bytes", 0), r.get("match")))
-PY
+lab() { # TREE INVENTORY create|destroy (always on the default strategy: localhost work)
+  (cd "$1" && ANSIBLE_CONFIG="$1/ansible.cfg" ansible-playbook -i "$2" "playbooks/lab_$3.yml")
+}
 
-# The same engine and agent, started by hand on the same host (no unit, no hardening), against
-# the deployed instances: the deployment must not cost throughput (target: ratio >= 0.9).
-host=${BENCH_HOST:-node1} prefill=${BENCH_PREFILL:-prefill} decode=${BENCH_DECODE:-decode}
-echo "throughput on $host, $prefill -> $decode vs two engines started by hand (64 MiB, best of 3 rounds, median of 10, order alternating):"
-ansible -i "$inventory" "$host" -m ansible.builtin.script \
-  -a "scripts/bench/throughput_on_host.sh $prefill $decode 67108864 3 10" >"$out/throughput.log" 2>&1 ||
-  { tail -n 40 "$out/throughput.log" >&2; exit 1; }
-python3 - "$out/throughput.log" <<'PY'
-import json, re, sys
-line = next(l for l in open(sys.argv[1]) if '"ratio"' in l)
-r = json.loads(line[line.index("{"):].strip().rstrip('"').replace('\\"', '"'))
-for what in ("write", "read"):
-    print("  %-5s deployed %.2f GiB/s, by hand %.2f GiB/s, ratio %.2f" % (
-        what, r["deployed"][what], r["by_hand"][what], r["ratio"][what]))
-PY
+site() { # TREE INVENTORY STRATEGY TIMING_FILE
+  local tree=$1 inv=$2 strategy=$3
+  (
+    cd "$tree"
+    export ANSIBLE_CONFIG="$tree/ansible.cfg" ANSIBLE_STRATEGY="$strategy" MOONCAKE_BENCH_TIMING=$4
+    export ANSIBLE_CALLBACK_PLUGINS="$top/scripts/bench/callback_plugins" ANSIBLE_CALLBACKS_ENABLED=bench_timing
+    [ "$strategy" = linear ] || export ANSIBLE_STRATEGY_PLUGINS="$top/.venv/mitogen-strategy"
+    ansible-playbook -i "$inv" site.yml
+  )
+}
+
+throughput() { # TREE INVENTORY DIR: the deployed instances against two engines started by hand
+  local host=${BENCH_HOST:-node1} prefill=${BENCH_PREFILL:-prefill} decode=${BENCH_DECODE:-decode}
+  (cd "$1" && ANSIBLE_CONFIG="$1/ansible.cfg" ansible -i "$2" "$host" -m ansible.builtin.script \
+    -a "$top/scripts/bench/throughput_on_host.sh $prefill $decode 67108864 3 10") >"$3/throughput.log" 2>&1 ||
+    { echo "bench: throughput failed ($3/throughput.log)" >&2; tail -n 30 "$3/throughput.log" >&2; return 1; }
+  echo "$host $prefill $decode" >"$3/throughput.what"
+}
+
+# One configuration: a fresh lab, the fresh deploy, the no-op re-runs, the report. A failure is
+# recorded (and printed) and the bench goes on with the next configuration.
+run_config() { # DIR LABEL TREE INVENTORY STRATEGY MEASURE_THROUGHPUT
+  local dir=$1 label=$2 tree=$3 inv=$4 strategy=$5 measure=$6 run report start
+  mkdir -p "$dir"
+  printf 'label=%s\ntree=%s\ninventory=%s\nstrategy=%s\nload_before=%s\n' "$label" "$tree" "$inv" "$strategy" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$dir/config"
+  echo "bench: $label, $inv, $strategy" >&2
+  lab "$tree" "$inv" destroy >/dev/null 2>&1 || true
+  start=$(date +%s)
+  if timed "$dir" create lab "$tree" "$inv" create &&
+     timed "$dir" fresh site "$tree" "$inv" "$strategy" "$dir/fresh.tsv"; then
+    for run in $(seq "$noop_runs"); do
+      timed "$dir" "noop$run" site "$tree" "$inv" "$strategy" "$dir/noop$run.tsv" || { touch "$dir/failed"; break; }
+    done
+  else
+    touch "$dir/failed"
+  fi
+  # The report of these runs: an inventory may send it elsewhere (molecule/lab: its .lab/reports).
+  for report in "$tree/reports/verify-report.json" "$inv/.lab/reports/verify-report.json"; do
+    if [ -f "$report" ] && [ "$(stat -c %Y "$report")" -ge "$start" ]; then cp "$report" "$dir/report.json"; fi
+  done
+  echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$dir/config"
+  if [ "$measure" = 1 ] && [ ! -e "$dir/failed" ]; then throughput "$tree" "$inv" "$dir" || true; fi
+  lab "$tree" "$inv" destroy >/dev/null 2>&1 || echo "bench: could not remove the lab of $inv" >&2
+}
+
+n=0
+for i in "${!inventories[@]}"; do
+  for code in "${codes[@]}"; do
+    read -r label tree <<<"$code"
+    inv=$(inventory_in "$tree" "${inventories[$i]}")
+    for s in "${!strategies[@]}"; do
+      n=$((n + 1))
+      measure=0
+      [ "$i" = 0 ] && [ "$s" = $((${#strategies[@]} - 1)) ] && [ "${BENCH_THROUGHPUT:-1}" = 1 ] && measure=1
+      run_config "$out/$(printf '%02d' "$n")" "$label" "$tree" "$inv" "${strategies[$s]}" "$measure"
+    done
+  done
+done
+
+echo "machine: $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg); $(ansible-playbook --version | head -n 1)"
+rc=0
+python3 "$top/scripts/bench/summary.py" --plays "${BENCH_PLAYS:-1}" "$out"/[0-9]* || rc=$?
 
 if [ "${BENCH_ETCD:-1}" = 1 ]; then
-  echo "etcd start -> healthy (scripts/bench_etcd.sh, its own lab on 10.231.7.0/24):"
-  scripts/bench_etcd.sh | sed 's/^/  /'
+  for code in "${codes[@]}"; do
+    read -r label tree <<<"$code"
+    echo "etcd start -> healthy, $label (scripts/bench_etcd.sh, its own lab on 10.231.7.0/24):"
+    "$tree/scripts/bench_etcd.sh" | sed 's/^/  /' || { echo "  bench_etcd.sh failed"; rc=1; }
+  done
 fi
+# Not a timed test: a non-zero exit only says that a run failed (its configuration says FAILED).
+exit "$rc"
