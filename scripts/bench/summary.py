@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: mooncake.deploy contributors
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """make bench: print what scripts/bench.sh measured, one directory per configuration.
@@ -73,13 +72,13 @@ def load(directory):
         "failed": os.path.exists(os.path.join(directory, "failed")),
         "create": seconds(directory, "create"),
         "fresh": seconds(directory, "fresh"),
-        "noops": [s for s, _ in runs],
-        "noop": seconds(directory, "noop%d" % median_run) if median_run else None,
+        "noops": [run[0] for run in runs],
+        "noop": seconds(directory, "noop%s" % median_run) if median_run else None,
         "median_run": median_run,
         "fresh_recap": recap(os.path.join(directory, "fresh.log")),
-        "noop_recap": recap(os.path.join(directory, "noop%d.log" % median_run)) if median_run else {},
+        "noop_recap": recap(os.path.join(directory, "noop%s.log" % median_run)) if median_run else {},
         "fresh_plays": plays(os.path.join(directory, "fresh.tsv")),
-        "noop_plays": plays(os.path.join(directory, "noop%d.tsv" % median_run)) if median_run else {},
+        "noop_plays": plays(os.path.join(directory, "noop%s.tsv" % median_run)) if median_run else {},
     }
 
 
