@@ -6,7 +6,7 @@ while an ansible ControlMaster socket happened to be alive. molecule's own inven
 real path (ansible_private_key_file): use it.
 """
 
-import testinfra.utils.ansible_runner as ansible_runner
+from testinfra.utils import ansible_runner
 
 _read_inventory = ansible_runner.get_ansible_inventory
 
