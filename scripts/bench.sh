@@ -150,7 +150,7 @@ for i in "${!inventories[@]}"; do
   done
 done
 
-echo "machine: $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg); $(ansible-playbook --version | head -n 1)"
+echo "machine: $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg); $(ansible-playbook --version 2>/dev/null | sed -n 1p)"
 rc=0
 python3 "$top/scripts/bench/summary.py" --plays "${BENCH_PLAYS:-1}" "$out"/[0-9]* || rc=$?
 
