@@ -132,7 +132,7 @@ def test_a_converged_run_changes_nothing_and_a_damaged_repository_is_repaired():
     rc, output, changed = converge()
     assert rc == 0 and changed == 0, output
     assert re.search(r"master : Wait until the master reports healthy\] \*+ skipping: \[engine1\]", output), output
-    assert re.search(r"transfer_engine : Check that the engine initialises and its programs run\] \*+ skipping: \[engine1\]", output), output
+    assert re.search(r"transfer_engine : Check the engine before it becomes active\] \*+ skipping: \[engine1\]", output), output
     assert master_pid() == pid
 
 
