@@ -12,31 +12,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
 import re
 
 from ansible_collections.mooncake.deploy.plugins.module_utils import etcd_members as table
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip, truthy
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _INTERFACE = re.compile(r"^[A-Za-z0-9_.:@-]*$")
 # Variables that identify a member: the other members read them from the inventory (hostvars).
 _PER_MEMBER = (("mooncake_etcd_name", None), ("mooncake_etcd_address", ""), ("mooncake_etcd_interface", ""))
-
-
-def truthy(value):
-    """Ansible's boolean reading of a variable (true/yes/on/1), without the bool filter."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
-    return bool(value)
-
-
-def is_ip(text):
-    """An IPv4 or IPv6 address (no name, URL, port or zone)."""
-    try:
-        ipaddress.ip_address(str(text))
-    except ValueError:
-        return False
-    return True
 
 
 def _port(value):

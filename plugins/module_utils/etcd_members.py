@@ -13,6 +13,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import truthy, url_host
+
 # The etcd role's defaults, for members whose inventory does not set them.
 DEFAULTS = {
     "mooncake_etcd_client_port": 2379,
@@ -26,16 +28,6 @@ DEFAULTS = {
 
 class MemberError(ValueError):
     """A member whose address cannot be resolved."""
-
-
-def _truthy(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _url_host(address):
-    return "[%s]" % address if ":" in address else address
 
 
 def interface_address(facts, interface):
@@ -64,8 +56,8 @@ def member(host, variables, defaults=None):
         address = str(variables.get("ansible_host") if "ansible_host" in variables else host)
     client_port = int(get("mooncake_etcd_client_port"))
     peer_port = int(get("mooncake_etcd_peer_port"))
-    client_scheme = "https" if _truthy(get("mooncake_etcd_client_tls")) else "http"
-    peer_scheme = "https" if _truthy(get("mooncake_etcd_peer_tls")) else "http"
+    client_scheme = "https" if truthy(get("mooncake_etcd_client_tls")) else "http"
+    peer_scheme = "https" if truthy(get("mooncake_etcd_peer_tls")) else "http"
     name = variables.get("mooncake_etcd_name") if "mooncake_etcd_name" in variables else None
     return {
         "host": host,
@@ -74,9 +66,9 @@ def member(host, variables, defaults=None):
         "interface": interface,
         "client_port": client_port,
         "peer_port": peer_port,
-        "endpoint": "%s:%d" % (_url_host(address), client_port) if address else "",
-        "client_url": "%s://%s:%d" % (client_scheme, _url_host(address), client_port) if address else "",
-        "peer_url": "%s://%s:%d" % (peer_scheme, _url_host(address), peer_port) if address else "",
+        "endpoint": "%s:%d" % (url_host(address), client_port) if address else "",
+        "client_url": "%s://%s:%d" % (client_scheme, url_host(address), client_port) if address else "",
+        "peer_url": "%s://%s:%d" % (peer_scheme, url_host(address), peer_port) if address else "",
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import truthy
 
 UNIT_PATTERN = re.compile(r"^mooncake-instance@(?P<name>.+)\.service$")
 
@@ -110,12 +111,6 @@ def leftovers(found, plans, config_dir):
     return {"unlisted": sorted(unlisted), "stale_dropins": sorted(stale)}
 
 
-def _flag(value):
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
 def reserved_ports(host, variables, etcd_hosts):
     """{port: what} of the other services this collection runs on the host: etcd on its members,
     the Store master where one runs (the roles' defaults where the inventory sets nothing)."""
@@ -129,9 +124,9 @@ def reserved_ports(host, variables, etcd_hosts):
         reserved[str(get("mooncake_etcd_client_port", 2379))] = "etcd (client)"
         reserved[str(get("mooncake_etcd_peer_port", 2380))] = "etcd (peer)"
     groups = get("group_names", [])
-    if _flag(get("mooncake_master_enabled", "mooncake_master" in groups)):
+    if truthy(get("mooncake_master_enabled", "mooncake_master" in groups)):
         reserved[str(get("mooncake_master_rpc_port", 50051))] = "the Store master (RPC)"
         reserved[str(get("mooncake_master_metrics_port", 9003))] = "the Store master (metrics, /health)"
-        if _flag(get("mooncake_master_http_metadata_server", False)):
+        if truthy(get("mooncake_master_http_metadata_server", False)):
             reserved[str(get("mooncake_master_http_metadata_port", 8080))] = "the Store master (HTTP metadata)"
     return reserved

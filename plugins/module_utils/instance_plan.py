@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import ipaddress
 import re
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip
 
 # systemd unit instance names and file names: keep them boring.
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -41,14 +42,6 @@ def _int(value):
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
-
-
-def _is_ip(value):
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 def _check_port(errors, where, field, port, ephemeral):
@@ -124,7 +117,7 @@ def _check_metadata_server(errors, where, value):
         )
         return
     for host in hosts:
-        if _is_ip(host) and ipaddress.ip_address(host).is_unspecified:
+        if is_ip(host) and ipaddress.ip_address(host).is_unspecified:
             errors.append(
                 "%s: metadata_server %s points at %s, an address to listen on, not one to connect "
                 "to; use the etcd member's real address" % (where, value, host)
@@ -167,7 +160,7 @@ def plan_instances(host, instances, settings):
     reserved = dict((int(p), what) for p, what in (settings.get("reserved_ports") or {}).items())
     address = settings.get("address")
 
-    if not _is_ip(address):
+    if not is_ip(address):
         errors.append(
             "%s: mooncake_instances_address %r is not an IP address; set it to the IP this host "
             "should advertise to its peers" % (prefix, address)

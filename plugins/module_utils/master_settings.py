@@ -12,20 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
-
-
-def _is_ip(value):
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-def _bracket(address):
-    """An address as it stands before ``:port`` (IPv6 in brackets)."""
-    return "[%s]" % address if ":" in address else address
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip, url_host
 
 
 def _port(value):
@@ -49,7 +36,7 @@ def master_settings(settings, host="this host"):
         addresses.append(("mooncake_master_http_metadata_address", settings.get("http_metadata_address")))
         ports.append(("mooncake_master_http_metadata_port", settings.get("http_metadata_port")))
     for name, value in addresses:
-        if not _is_ip(value):
+        if not is_ip(value):
             errors.append("host %s: %s=%s is not an IP address; the master binds explicit addresses: set the "
                           "host's own IP (not a name)." % (host, name, value))
     seen = {}
@@ -67,6 +54,6 @@ def master_settings(settings, host="this host"):
     return {
         "errors": errors,
         "ports": [_port(value) for _name, value in ports],
-        "server_address": "%s:%s" % (_bracket(rpc_address), settings.get("rpc_port")),
-        "health_url": "http://%s:%s/health" % (_bracket(metrics_address), settings.get("metrics_port")),
+        "server_address": "%s:%s" % (url_host(rpc_address), settings.get("rpc_port")),
+        "health_url": "http://%s:%s/health" % (url_host(metrics_address), settings.get("metrics_port")),
     }

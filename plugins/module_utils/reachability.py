@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import socket
 import threading
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import url_host
 
 OPEN = "open"
 REFUSED = "refused"
@@ -67,9 +68,5 @@ def probe_all(endpoints, timeout):
             failures.append(
                 "%s%s:%d %s" % (
                     "%s: " % result["label"] if result.get("label") else "",
-                    _bracket(result["host"]), int(result["port"]), result["detail"]))
+                    url_host(result["host"]), int(result["port"]), result["detail"]))
     return results, failures
-
-
-def _bracket(host):
-    return "[%s]" % host if ":" in host else host
