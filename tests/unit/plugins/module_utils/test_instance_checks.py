@@ -103,6 +103,6 @@ def test_reserved_ports_follow_the_hosts_roles_and_their_variables():
     }
     reserved = FILTERS["instance_reserved_ports"]
     assert reserved("node1", hostvars, ["node1"]) == {"3379": "etcd (client)", "2380": "etcd (peer)"}
-    assert reserved("node2", hostvars, ["node1"]) == {"50051": "the Store master (RPC)", "9003": "the Store master (metrics, /health)",
-                                                     "8080": "the Store master (HTTP metadata)"}
+    assert reserved("node2", hostvars, ["node1"]) == {
+        "50051": "the Store master (RPC)", "9003": "the Store master (metrics, /health)", "8080": "the Store master (HTTP metadata)"}
     assert reserved("node3", hostvars, ["node1"]) == {}

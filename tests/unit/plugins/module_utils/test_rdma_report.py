@@ -21,7 +21,7 @@ def test_no_rdma_says_why():
 def test_one_line_per_port_then_failures():
     info = {"available": True, "source": "pyverbs", "failures": ["mlx5_1 is missing"],
             "devices": [{"name": "mlx5_0", "ports": [{"port": 1, "state": "ACTIVE", "link_layer": "Ethernet", "active_mtu": 4096,
-                                                       "suggested_gid_index": 3, "suggested_gid_reason": "RoCE v2 IPv4"}]}]}
+                                                      "suggested_gid_index": 3, "suggested_gid_reason": "RoCE v2 IPv4"}]}]}
     assert REPORT(info, "strict") == [
         "source: pyverbs",
         "mlx5_0 port 1: ACTIVE, Ethernet, mtu 4096, suggested GID index 3 (RoCE v2 IPv4)",
