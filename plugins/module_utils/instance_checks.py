@@ -93,7 +93,8 @@ def leftovers(found, plans, config_dir):
     `found`: paths of the instance configs (``<config_dir>/NAME.json``) and command drop-ins
     (``/etc/systemd/system/mooncake-instance@NAME.service.d/10-command.conf``) on the host.
     Returns ``unlisted``, the names of deployed instances the plan does not list, and
-    ``stale_dropins``, the drop-ins of planned instances back on the default agent."""
+    ``stale_dropins``, the names of planned instances back on the default agent that still have
+    a command drop-in."""
     planned = dict((plan["name"], plan) for plan in plans)
     prefix = config_dir.rstrip("/") + "/"
     unlisted, stale = [], []
@@ -102,7 +103,7 @@ def leftovers(found, plans, config_dir):
         if dropin:
             plan = planned.get(dropin.group("name"))
             if plan is not None and not plan.get("command"):
-                stale.append(path)
+                stale.append(plan["name"])
             continue
         if path.startswith(prefix) and path.endswith(".json") and "/" not in path[len(prefix):]:
             name = path[len(prefix):-len(".json")]

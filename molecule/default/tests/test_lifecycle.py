@@ -61,6 +61,24 @@ def test_add_rename_and_remove_an_instance(host):
                                         for kind in ("ram", "rpc_meta") for port in (15624, 15625))
 
 
+def test_an_instance_with_its_own_command_and_back_on_the_agent(host):
+    """command: runs from a drop-in; removing it again removes the drop-in and restarts the
+    instance on the default agent."""
+    dropin = "/etc/systemd/system/mooncake-instance@extra.service.d/10-command.conf"
+    command = "/opt/mooncake/venv/bin/python /opt/mooncake/bin/mooncake-agent serve --config /etc/mooncake/instances/extra.json"
+    deploy(SEED + [{"name": "extra", "command": command}])
+    assert host.file(dropin).exists and "ExecStart=%s" % command in host.file(dropin).content_string
+    assert unit(host, "extra").is_running
+    pid = host.check_output("systemctl show --property=MainPID --value mooncake-instance@extra")
+    output = deploy(SEED + [{"name": "extra"}])
+    assert not host.file(dropin).exists, output
+    assert unit(host, "extra").is_running
+    assert host.check_output("systemctl show --property=MainPID --value mooncake-instance@extra") != pid
+    assert "Type=exec" not in host.check_output("systemctl cat mooncake-instance@extra")
+    deploy()
+    assert not unit(host, "extra").is_running
+
+
 def edit_by_hand(host, name):
     host.run_expect([0], "sh -c 'echo \"# edited by hand\" >> /etc/mooncake/instances/%s.env'" % name)
 

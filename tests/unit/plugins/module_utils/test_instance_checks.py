@@ -92,7 +92,7 @@ def test_leftovers_are_unlisted_configs_and_drop_ins_of_instances_back_on_the_ag
     planned = plans({"name": "prefill"}, {"name": "vllm", "command": "/usr/bin/vllm serve m"})
     assert FILTERS["instances_leftovers"](found, planned, "/etc/mooncake/instances/") == {
         "unlisted": ["old"],
-        "stale_dropins": ["/etc/systemd/system/mooncake-instance@prefill.service.d/10-command.conf"]}
+        "stale_dropins": ["prefill"]}
 
 
 def test_reserved_ports_follow_the_hosts_roles_and_their_variables():
