@@ -9,6 +9,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.mooncake.deploy.plugins.module_utils import instance_checks as checks
+from ansible_collections.mooncake.deploy.plugins.module_utils import instance_rollback as rollback
+from ansible_collections.mooncake.deploy.plugins.module_utils.instance_env import env_lines
 from ansible_collections.mooncake.deploy.plugins.module_utils.instance_plan import plan_instances, resolve_rdma
 
 
@@ -54,6 +56,22 @@ def instances_leftovers(found, plans, config_dir):
     return checks.leftovers(found, plans, config_dir)
 
 
+def instance_env_lines(plan, config_dir, engine_path, rdma_env=None, metadata_cache=False):
+    return env_lines(plan, config_dir, engine_path, rdma_env, metadata_cache)
+
+
+def instance_rollback(name, own, retired, shared):
+    return rollback.rollback_plan(name, own, retired, shared)
+
+
+def instance_kept_copies(own, retired, shared):
+    return rollback.kept_copies(own, retired, shared)
+
+
+def instance_failure_message(plan, host, reason, rollback_plan, healthy_again, journal):
+    return rollback.failure_message(host, plan, reason, rollback_plan, healthy_again, journal)
+
+
 class FilterModule(object):
     def filters(self):
         return {
@@ -64,4 +82,8 @@ class FilterModule(object):
             "instance_problems": instance_problems,
             "instances_leftovers": instances_leftovers,
             "instance_reserved_ports": instance_reserved_ports,
+            "instance_env_lines": instance_env_lines,
+            "instance_rollback": instance_rollback,
+            "instance_kept_copies": instance_kept_copies,
+            "instance_failure_message": instance_failure_message,
         }

@@ -14,10 +14,10 @@ __metaclass__ = type
 
 import ipaddress
 import re
+from ansible_collections.mooncake.deploy.plugins.module_utils.instance_env import env_problems, managed_env_problems
+from ansible_collections.mooncake.deploy.plugins.module_utils.unit_syntax import exec_line, parse_command
 from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip
 
-# systemd unit instance names and file names: keep them boring.
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 PROTOCOLS = ("tcp", "rdma")
 ROLES = ("prefill", "decode", "other")
 # Linux's default net.ipv4.ip_local_port_range: the kernel hands these out to clients, so a
@@ -27,8 +27,8 @@ RDMA_MTUS = (256, 512, 1024, 2048, 4096)
 KNOWN_KEYS = frozenset(
     (
         "name", "role", "port", "protocol", "device_name", "buffer_size",
-        "rpc_port_range", "env", "command", "metadata_server", "gid_index", "mtu",
-        "master_server_address",
+        "rpc_port_range", "env", "env_override", "command", "health_url", "metadata_server",
+        "gid_index", "mtu", "master_server_address",
     )
 )
 
@@ -44,13 +44,34 @@ def _int(value):
     return None
 
 
-def _check_port(errors, where, field, port, ephemeral):
-    """Append an error when port is not a usable server port."""
-    if port is None or not 1024 <= port <= 65535:
+def _name_problem(name):
+    """Why name cannot name an instance's unit and files (None when it can)."""
+    if not isinstance(name, str) or not name:
+        return "name %r must be a non-empty string (it names the systemd unit and the config file)" % (name,)
+    if len(name) > 63:
+        return "name %r is %d characters long; at most 63 (it names the systemd unit and the config file)" % (name, len(name))
+    if not re.match(r"^[a-z0-9]", name):
+        return "name %r must start with a lower-case letter or a digit, not %r" % (name, name[0])
+    bad = sorted(set(c for c in name if not re.match(r"[a-z0-9_-]", c)))
+    if bad:
+        return "name %r may not contain %s; use lower-case letters, digits, '-' and '_' (it names the systemd unit and the config file)" % (
+            name, ", ".join(repr(c) for c in bad))
+    return None
+
+
+def _check_port(errors, where, field, port, ephemeral, raw=None):
+    """Append an error when port is not a usable server port (raw: the value as given)."""
+    if port is None:
+        errors.append("%s: %s %r must be a whole number from 1024 to 65535" % (where, field, raw))
+        return False
+    if port < 1024:
         errors.append(
-            "%s: %s must be a whole number from 1024 to 65535 (ports below 1024 need root "
-            "privileges the engine does not get)" % (where, field)
+            "%s: %s %d is below 1024; ports below 1024 need root privileges the engine does not get "
+            "(use 1024 to 65535)" % (where, field, port)
         )
+        return False
+    if port > 65535:
+        errors.append("%s: %s %d is above 65535, the highest TCP port" % (where, field, port))
         return False
     if ephemeral[0] <= port <= ephemeral[1]:
         errors.append(
@@ -106,14 +127,40 @@ def metadata_endpoints(value):
     ]
 
 
+def _metadata_hint(value):
+    """The specific fault of a metadata_server the engine would not accept, if one is clear."""
+    if not isinstance(value, str):
+        return None
+    if value.startswith("etcd://"):
+        endpoints = value[len("etcd://"):].split(",")
+        for endpoint in endpoints:
+            if endpoint.endswith("/") or "/" in endpoint:
+                return "etcd:// takes HOST:PORT endpoints only: remove the '/' and what follows it (%r)" % endpoint
+            if not endpoint:
+                return "an endpoint is empty (a stray ',' or nothing after etcd://)"
+            if ETCD_ENDPOINT.match(endpoint) is None and ":" not in endpoint:
+                return "endpoint %r has no port (etcd's client port is usually 2379)" % endpoint
+            match = ETCD_ENDPOINT.match(endpoint)
+            if match and not 1 <= int(match.group("port")) <= 65535:
+                return "endpoint %r has port %s, above 65535" % (endpoint, match.group("port"))
+    elif value.startswith(("http://", "https://")) and HTTP_URL.match(value) is None and "/" not in value.split("://", 1)[1]:
+        return "an HTTP metadata server needs its path, e.g. %s/metadata" % value
+    elif value.strip() != value:
+        return "it has leading or trailing spaces"
+    elif value.upper() == "P2PHANDSHAKE":
+        return "write P2PHANDSHAKE in capitals, as the engine compares it"
+    return None
+
+
 def _check_metadata_server(errors, where, value):
     hosts = _metadata_hosts(value)
     if hosts is None:
+        hint = _metadata_hint(value)
         errors.append(
-            "%s: metadata_server %r is not usable; write etcd://IP:PORT[,IP:PORT] (an etcd the host "
+            "%s: metadata_server %r is not usable%s; write etcd://IP:PORT[,IP:PORT] (an etcd the host "
             "can reach, not 0.0.0.0), http://HOST:PORT/metadata or P2PHANDSHAKE (redis:// aborts "
             "the PyPI build); with no etcd group in the inventory, set mooncake_instances_metadata_server"
-            % (where, value)
+            % (where, value, ": " + hint if hint else "")
         )
         return
     for host in hosts:
@@ -122,6 +169,13 @@ def _check_metadata_server(errors, where, value):
                 "%s: metadata_server %s points at %s, an address to listen on, not one to connect "
                 "to; use the etcd member's real address" % (where, value, host)
             )
+
+
+def _env_text(value):
+    """An env value as the program sees it (YAML's true is 'true', as a shell would write it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _overlaps(a, b):
@@ -197,11 +251,9 @@ def plan_instances(host, instances, settings):
             errors.append("%s: each instance must be a mapping with at least name and port" % where)
             continue
         name = raw.get("name")
-        if not isinstance(name, str) or not NAME_PATTERN.match(name):
-            errors.append(
-                "%s: name %r must be lower-case letters, digits, '-' or '_' (it names the "
-                "systemd unit and the config file)" % (where, name)
-            )
+        name_problem = _name_problem(name)
+        if name_problem:
+            errors.append("%s: %s" % (where, name_problem))
             name = None
         else:
             where = "%s, instance '%s'" % (prefix, name)
@@ -216,7 +268,7 @@ def plan_instances(host, instances, settings):
         else:
             port = _int(raw.get("port"))
             port_field = "port"
-        port_ok = _check_port(errors, where, port_field, port, ephemeral)
+        port_ok = _check_port(errors, where, port_field, port, ephemeral, raw.get("port"))
 
         protocol = raw.get("protocol", "tcp")
         if protocol not in PROTOCOLS:
@@ -229,16 +281,22 @@ def plan_instances(host, instances, settings):
             errors.append("%s: role %r must be one of %s" % (where, role, ", ".join(ROLES)))
 
         buffer_size = _int(raw.get("buffer_size", settings.get("buffer_size")))
-        if buffer_size is None or buffer_size < 1024 * 1024:
-            errors.append("%s: buffer_size must be a whole number of bytes, at least 1 MiB" % where)
+        if buffer_size is None:
+            errors.append("%s: buffer_size %r must be a whole number of bytes, at least 1 MiB (1048576)"
+                          % (where, raw.get("buffer_size", settings.get("buffer_size"))))
+        elif buffer_size < 1024 * 1024:
+            errors.append("%s: buffer_size %d is below 1 MiB (1048576 bytes)" % (where, buffer_size))
 
         rpc_range = raw.get("rpc_port_range")
         if rpc_range is None and range_base is not None and range_size is not None:
             # Automatic ranges follow list order: append new instances to keep the others' ranges.
             rpc_range = [range_base + index * range_size, range_base + (index + 1) * range_size - 1]
         rpc_range = [_int(p) for p in rpc_range] if isinstance(rpc_range, (list, tuple)) and len(rpc_range) == 2 else None
-        if rpc_range is None or None in rpc_range or rpc_range[0] > rpc_range[1]:
-            errors.append("%s: rpc_port_range must be [low, high] with low <= high" % where)
+        if rpc_range is None or None in rpc_range:
+            errors.append("%s: rpc_port_range %r must be [low, high], two whole numbers" % (where, raw.get("rpc_port_range")))
+            rpc_range = None
+        elif rpc_range[0] > rpc_range[1]:
+            errors.append("%s: rpc_port_range [%d, %d] has low above high" % ((where,) + tuple(rpc_range)))
             rpc_range = None
         elif not (_check_port(errors, where, "rpc_port_range low", rpc_range[0], ephemeral)
                   and _check_port(errors, where, "rpc_port_range high", rpc_range[1], ephemeral)):
@@ -262,12 +320,31 @@ def plan_instances(host, instances, settings):
                               % (where, ", ".join(str(m) for m in RDMA_MTUS), mtu))
 
         env = raw.get("env", {})
-        if not isinstance(env, dict) or not all(isinstance(k, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k) for k in env):
-            errors.append("%s: env must map variable names to values" % where)
+        override = raw.get("env_override", [])
+        if not isinstance(env, dict):
+            errors.append("%s: env must be a mapping of variable names to values, got %s" % (where, type(env).__name__))
             env = {}
-        command = raw.get("command")
-        if command is not None and (not isinstance(command, str) or not command.startswith("/")):
-            errors.append("%s: command must be a command line starting with an absolute path" % where)
+        elif not isinstance(override, list) or not all(isinstance(n, str) for n in override):
+            errors.append("%s: env_override must be a list of variable names, got %r" % (where, override))
+        else:
+            problems = env_problems(env) + managed_env_problems(env, override)
+            errors.extend("%s: %s" % (where, problem) for problem in problems)
+            if problems:
+                env = {}
+        if not isinstance(override, list):
+            override = []
+        argv = None
+        if raw.get("command") is not None:
+            argv, problem = parse_command(raw.get("command"))
+            if problem:
+                errors.append("%s: %s" % (where, problem))
+        health_url = raw.get("health_url")
+        if health_url is not None:
+            if argv is None:
+                errors.append("%s: health_url applies to an instance with its own command (the default agent is asked over its socket)" % where)
+            elif not isinstance(health_url, str) or HTTP_URL.match(health_url) is None:
+                errors.append("%s: health_url %r must be an http:// or https:// URL with a path, e.g. http://127.0.0.1:8000/health"
+                              % (where, health_url))
 
         metadata_server = raw.get("metadata_server", settings.get("metadata_server"))
         _check_metadata_server(errors, where, metadata_server)
@@ -298,8 +375,11 @@ def plan_instances(host, instances, settings):
                 "metadata_endpoints": endpoints,
                 "master_server_address": master,
                 "rpc_port_range": rpc_range,
-                "env": dict((k, str(v)) for k, v in env.items()),
-                "command": command,
+                "env": dict((k, _env_text(v)) for k, v in env.items()),
+                "env_override": sorted(override),
+                "command": argv,
+                "exec_start": exec_line(argv) if argv else None,
+                "health_url": health_url,
                 "gid_index": gid_index if gid_index in (None, "auto") else _int(gid_index),
                 "mtu": mtu if mtu in (None, "auto") else _int(mtu),
             }

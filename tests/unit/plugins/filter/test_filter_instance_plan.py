@@ -32,8 +32,9 @@ def instance_plan(*args):
 
 def test_the_filter_is_registered_under_its_documented_name():
     assert sorted(FilterModule().filters()) == [
-        "instance_metadata_probes", "instance_plan", "instance_port_expectations", "instance_problems", "instance_rdma",
-        "instance_reserved_ports", "instances_leftovers"]
+        "instance_env_lines", "instance_failure_message", "instance_kept_copies", "instance_metadata_probes",
+        "instance_plan", "instance_port_expectations", "instance_problems", "instance_rdma", "instance_reserved_ports",
+        "instance_rollback", "instances_leftovers"]
 
 
 def test_a_good_list_gives_instances_and_no_errors():

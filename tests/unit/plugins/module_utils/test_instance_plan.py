@@ -72,7 +72,10 @@ def test_seed_case_plans_two_instances_with_their_own_segments_and_ranges():
         "master_server_address": "",
         "rpc_port_range": [20000, 20099],
         "env": {},
+        "env_override": [],
         "command": None,
+        "exec_start": None,
+        "health_url": None,
         "gid_index": None,
         "mtu": None,
     }
@@ -87,7 +90,7 @@ def test_instance_values_override_the_role_settings():
         "device_name": "mlx5_0",
         "buffer_size": 64 * MIB,
         "rpc_port_range": [21000, 21049],
-        "env": {"MC_GID_INDEX": 3, "MC_FORCE_TCP": "0"},
+        "env": {"NCCL_DEBUG": 3, "HF_HOME": "/models"},
         "command": "/opt/mooncake/venv/bin/python -m my_server",
         "metadata_server": "http://10.231.0.12:8080/metadata",
     }])
@@ -98,7 +101,8 @@ def test_instance_values_override_the_role_settings():
     assert only["protocol"] == "rdma" and only["device_name"] == "mlx5_0"
     assert only["buffer_size"] == 64 * MIB
     assert only["rpc_port_range"] == [21000, 21049]
-    assert only["env"] == {"MC_GID_INDEX": "3", "MC_FORCE_TCP": "0"}
+    assert only["env"] == {"NCCL_DEBUG": "3", "HF_HOME": "/models"}
+    assert only["command"] == ["/opt/mooncake/venv/bin/python", "-m", "my_server"]
     assert only["metadata_server"] == "http://10.231.0.12:8080/metadata"
 
 
@@ -132,10 +136,21 @@ def test_duplicate_names_name_the_host_the_name_and_both_ports():
     assert "ports 15624, 15626" in message
 
 
-@pytest.mark.parametrize("name", ["Prefill", "pre fill", "../etc", "-x", "", None, 7])
-def test_names_that_cannot_name_a_unit_are_rejected(name):
+@pytest.mark.parametrize("name, fault", [
+    ("Prefill", "must start with a lower-case letter or a digit, not 'P'"),
+    ("pre fill", "may not contain ' '"),
+    ("pre.fill/x", "may not contain '.', '/'"),
+    ("../etc", "must start with a lower-case letter or a digit, not '.'"),
+    ("-x", "must start with a lower-case letter or a digit, not '-'"),
+    ("_x", "must start with a lower-case letter or a digit, not '_'"),
+    ("a" * 64, "is 64 characters long; at most 63"),
+    ("", "must be a non-empty string"),
+    (None, "must be a non-empty string"),
+    (7, "must be a non-empty string"),
+])
+def test_names_that_cannot_name_a_unit_name_the_fault(name, fault):
     message = only_error([{"name": name, "port": 15624}])
-    assert "host node1, mooncake_instances[0]: name %r must be lower-case" % (name,) in message
+    assert message.startswith("host node1, mooncake_instances[0]: name %r %s" % (name, fault))
 
 
 # ---------------------------------------------------------------- ports
@@ -149,11 +164,22 @@ def test_duplicate_ports_name_the_host_both_instances_and_the_port():
     )
 
 
-@pytest.mark.parametrize("port", [80, 1023, 0, -1, 65536, "http", 15624.5, True, None])
-def test_ports_outside_1024_to_65535_or_not_whole_numbers_are_rejected(port):
+@pytest.mark.parametrize("port", [80, 1023, 0, -1])
+def test_ports_below_1024_are_told_about_root(port):
     message = only_error([{"name": "prefill", "port": port}])
-    assert message.startswith("host node1, instance 'prefill': port must be a whole number from 1024 to 65535")
-    assert "root" in message
+    assert message.startswith("host node1, instance 'prefill': port %d is below 1024; ports below 1024 need root" % port)
+
+
+@pytest.mark.parametrize("port", [65536, "70000"])
+def test_ports_above_65535_are_told_the_bound(port):
+    message = only_error([{"name": "prefill", "port": port}])
+    assert message == "host node1, instance 'prefill': port %d is above 65535, the highest TCP port" % int(port)
+
+
+@pytest.mark.parametrize("port", ["http", 15624.5, True, None])
+def test_ports_that_are_not_whole_numbers_are_named(port):
+    message = only_error([{"name": "prefill", "port": port}])
+    assert message == "host node1, instance 'prefill': port %r must be a whole number from 1024 to 65535" % (port,)
 
 
 @pytest.mark.parametrize("port", [1024, 32767, 61000, 65535])
@@ -236,15 +262,20 @@ def test_a_random_range_spanning_the_ephemeral_range_is_rejected():
     )
 
 
-@pytest.mark.parametrize("rpc_range", [[20100, 20000], [20000], "20000-20099", [20000, "x"]])
+@pytest.mark.parametrize("rpc_range", [[20000], "20000-20099", [20000, "x"]])
 def test_malformed_random_ranges_are_rejected(rpc_range):
     message = only_error([{"name": "prefill", "port": 15624, "rpc_port_range": rpc_range}])
-    assert message == "host node1, instance 'prefill': rpc_port_range must be [low, high] with low <= high"
+    assert message == "host node1, instance 'prefill': rpc_port_range %r must be [low, high], two whole numbers" % (rpc_range,)
+
+
+def test_a_random_range_upside_down_is_named():
+    message = only_error([{"name": "prefill", "port": 15624, "rpc_port_range": [20100, 20000]}])
+    assert message == "host node1, instance 'prefill': rpc_port_range [20100, 20000] has low above high"
 
 
 def test_without_a_range_base_every_instance_needs_its_own_range():
     message = only_error([{"name": "prefill", "port": 15624}], range_base=None)
-    assert "rpc_port_range must be [low, high]" in message
+    assert "rpc_port_range None must be [low, high]" in message
 
 
 # ---------------------------------------------------------------- protocol and device
@@ -277,27 +308,29 @@ def test_metadata_server_forms_the_engine_accepts(server):
     assert errors_of(SEED, metadata_server=server) == []
 
 
-@pytest.mark.parametrize("server", [
-    "redis://10.231.0.11:6379",         # aborts the PyPI build
-    "http://10.231.0.11:2379",          # etcd's port over HTTP without a path: 404
-    "10.231.0.11:2379",                 # no scheme
-    "etcd://",
-    "etcd://10.231.0.11",               # no port
-    "etcd://10.231.0.11:99999",
-    "etcd://10.231.0.11:2379,",         # empty endpoint
-    "etcd://10.231.0.11:2379/prefix",
-    "p2phandshake",
-    "",
-    None,                               # no etcd group and no explicit setting
-    2379,
+@pytest.mark.parametrize("server, fault", [
+    ("redis://10.231.0.11:6379", ""),         # aborts the PyPI build
+    ("http://10.231.0.11:2379", ": an HTTP metadata server needs its path, e.g. http://10.231.0.11:2379/metadata"),
+    ("10.231.0.11:2379", ""),                 # no scheme
+    ("etcd://", ": an endpoint is empty (a stray ',' or nothing after etcd://)"),
+    ("etcd://10.231.0.11", ": endpoint '10.231.0.11' has no port (etcd's client port is usually 2379)"),
+    ("etcd://10.231.0.11:99999", ": endpoint '10.231.0.11:99999' has port 99999, above 65535"),
+    ("etcd://10.231.0.11:2379,", ": an endpoint is empty (a stray ',' or nothing after etcd://)"),
+    ("etcd://10.231.0.11:2379/", ": etcd:// takes HOST:PORT endpoints only: remove the '/' and what follows it ('10.231.0.11:2379/')"),
+    ("etcd://10.231.0.11:2379/prefix", ": etcd:// takes HOST:PORT endpoints only: remove the '/' and what follows it ('10.231.0.11:2379/prefix')"),
+    ("p2phandshake", ": write P2PHANDSHAKE in capitals, as the engine compares it"),
+    (" P2PHANDSHAKE", ": it has leading or trailing spaces"),
+    ("", ""),
+    (None, ""),                               # no etcd group and no explicit setting
+    (2379, ""),
 ])
-def test_metadata_server_forms_the_engine_rejects(server):
+def test_metadata_server_forms_the_engine_rejects(server, fault):
     errors = errors_of([{"name": "prefill", "port": 15624}], metadata_server=server)
     assert errors == [
-        "host node1, instance 'prefill': metadata_server %r is not usable; write "
+        "host node1, instance 'prefill': metadata_server %r is not usable%s; write "
         "etcd://IP:PORT[,IP:PORT] (an etcd the host can reach, not 0.0.0.0), "
         "http://HOST:PORT/metadata or P2PHANDSHAKE (redis:// aborts the PyPI build); with no etcd "
-        "group in the inventory, set mooncake_instances_metadata_server" % (server,)
+        "group in the inventory, set mooncake_instances_metadata_server" % (server, fault)
     ]
 
 
@@ -334,21 +367,88 @@ def test_unknown_role_is_rejected():
     assert message == "host node1, instance 'prefill': role 'encode' must be one of prefill, decode, other"
 
 
-@pytest.mark.parametrize("size", [MIB - 1, 0, "big", None])
+@pytest.mark.parametrize("size", [MIB - 1, 0])
 def test_buffer_size_must_be_at_least_one_mib(size):
     message = only_error([{"name": "prefill", "port": 15624, "buffer_size": size}])
-    assert message == "host node1, instance 'prefill': buffer_size must be a whole number of bytes, at least 1 MiB"
+    assert message == "host node1, instance 'prefill': buffer_size %d is below 1 MiB (1048576 bytes)" % size
 
 
-@pytest.mark.parametrize("env", [["MC_FORCE_TCP=1"], {"MC-FORCE": "1"}, {"1X": "1"}])
-def test_env_must_map_variable_names(env):
-    message = only_error([{"name": "prefill", "port": 15624, "env": env}])
-    assert message == "host node1, instance 'prefill': env must map variable names to values"
+@pytest.mark.parametrize("size", ["big", None])
+def test_buffer_size_must_be_a_number(size):
+    message = only_error([{"name": "prefill", "port": 15624, "buffer_size": size}])
+    assert message == "host node1, instance 'prefill': buffer_size %r must be a whole number of bytes, at least 1 MiB (1048576)" % (size,)
+
+
+def test_env_must_be_a_mapping():
+    message = only_error([{"name": "prefill", "port": 15624, "env": ["MC_FORCE_TCP=1"]}])
+    assert message == "host node1, instance 'prefill': env must be a mapping of variable names to values, got list"
+
+
+@pytest.mark.parametrize("key", ["MC-FORCE", "1X", "A B", ""])
+def test_a_bad_env_name_is_named(key):
+    message = only_error([{"name": "prefill", "port": 15624, "env": {"GOOD": "1", key: "1"}}])
+    assert message.startswith("host node1, instance 'prefill': env name %r is not a variable name" % key)
+
+
+@pytest.mark.parametrize("value", ["a\nb", "a\x00b", "a\rb", "\x1b[31m"])
+def test_env_values_with_control_characters_are_refused(value):
+    value = value.encode().decode("unicode_escape")
+    message = only_error([{"name": "prefill", "port": 15624, "env": {"HF_TOKEN": value}}])
+    assert message.startswith("host node1, instance 'prefill': env HF_TOKEN contains control character(s) U+00")
+
+
+@pytest.mark.parametrize("var", ["MC_LEGACY_RPC_PORT_BINDING", "MC_TCP_BIND_ADDRESS", "MC_FORCE_TCP", "MC_MIN_RPC_PORT", "MC_MAX_RPC_PORT"])
+def test_env_may_not_replace_a_managed_variable(var):
+    message = only_error([{"name": "prefill", "port": 15624, "env": {var: "0"}}])
+    assert message.startswith("host node1, instance 'prefill': env %s would replace the collection's own %s, which guarantees that " % (var, var))
+    assert message.endswith("list it in env_override to take that guarantee away knowingly")
+
+
+def test_env_override_lets_a_managed_variable_be_replaced():
+    plans, errors = plan([{"name": "prefill", "port": 15624, "env": {"MC_FORCE_TCP": "0"}, "env_override": ["MC_FORCE_TCP"]}])
+    assert errors == []
+    assert plans[0]["env_override"] == ["MC_FORCE_TCP"]
+    assert plans[0]["env"] == {"MC_FORCE_TCP": "0"}
+
+
+@pytest.mark.parametrize("override, fault", [
+    (["HF_HOME"], "env_override names HF_HOME, which the collection does not set"),
+    (["MC_FORCE_TCP"], "env_override names MC_FORCE_TCP, but env gives it no value"),
+])
+def test_env_override_must_name_a_managed_variable_that_env_sets(override, fault):
+    message = only_error([{"name": "prefill", "port": 15624, "env": {"HF_HOME": "/x"}, "env_override": override}])
+    assert message.startswith("host node1, instance 'prefill': " + fault)
 
 
 def test_command_must_start_with_an_absolute_path():
     message = only_error([{"name": "prefill", "port": 15624, "command": "python -m server"}])
-    assert message == "host node1, instance 'prefill': command must be a command line starting with an absolute path"
+    assert message.startswith("host node1, instance 'prefill': command[0] 'python' must be the program's absolute path")
+
+
+def test_a_command_on_several_lines_is_refused_before_any_change():
+    message = only_error([{"name": "prefill", "port": 15624, "command": "/usr/bin/vllm serve m\n--port 8000\n"}])
+    assert message.startswith("host node1, instance 'prefill': command is a string containing a line break")
+    assert "write command as a list" in message
+
+
+def test_a_command_list_is_planned_as_its_argv_and_exec_line():
+    plans, errors = plan([{"name": "prefill", "port": 15624, "command": ["/usr/bin/env", "A=%i", 8000],
+                           "health_url": "http://127.0.0.1:8000/health"}])
+    assert errors == []
+    assert plans[0]["command"] == ["/usr/bin/env", "A=%i", "8000"]
+    assert plans[0]["exec_start"] == '"/usr/bin/env" "A=%%i" "8000"'
+    assert plans[0]["health_url"] == "http://127.0.0.1:8000/health"
+
+
+@pytest.mark.parametrize("url", ["localhost:8000/health", "http://127.0.0.1:8000", 8000])
+def test_health_url_must_be_an_http_url_with_a_path(url):
+    message = only_error([{"name": "prefill", "port": 15624, "command": ["/bin/true"], "health_url": url}])
+    assert message.startswith("host node1, instance 'prefill': health_url %r must be an http:// or https:// URL" % (url,))
+
+
+def test_health_url_needs_a_command():
+    message = only_error([{"name": "prefill", "port": 15624, "health_url": "http://127.0.0.1:8000/health"}])
+    assert message.startswith("host node1, instance 'prefill': health_url applies to an instance with its own command")
 
 
 # ---------------------------------------------------------------- address and shape
@@ -393,9 +493,9 @@ def test_every_problem_is_reported_in_one_run():
     )
     expected = [
         "host node1: mooncake_instances_address must be a real address of the host, not 0.0.0.0",
-        "host node1, mooncake_instances[1]: name 'Decode' must be lower-case",
+        "host node1, mooncake_instances[1]: name 'Decode' must start with a lower-case letter or a digit",
         "host node1, mooncake_instances[1]: unknown field(s) colour",
-        "host node1, mooncake_instances[1]: port must be a whole number from 1024 to 65535",
+        "host node1, mooncake_instances[1]: port 80 is below 1024",
         "host node1, mooncake_instances[1]: protocol 'udp' must be one of tcp, rdma",
         "host node1, instance 'other': protocol rdma needs device_name",
         "host node1: instances 'prefill' and 'other' all use port 15624",
@@ -430,7 +530,7 @@ def test_a_planned_port_is_checked_like_a_given_one():
 
 def test_without_a_base_the_port_is_required():
     message = only_error([{"name": "a"}], port_base=None)
-    assert message.startswith("host node1, instance 'a': port must be a whole number from 1024 to 65535")
+    assert message.startswith("host node1, instance 'a': port None must be a whole number from 1024 to 65535")
 
 
 def test_a_bad_stride_is_named():
