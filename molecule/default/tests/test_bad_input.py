@@ -25,6 +25,15 @@ CASES = {
         '[{"name": "prefill", "port": 15624}, {"name": "prefill", "port": 15626}]',
         [r"host node1", r"2 instances are named 'prefill'", r"15624, 15626"],
     ),
+    "command on several lines": (
+        '[{"name": "prefill", "port": 15624, "command": "/usr/bin/python3 -m http.server\\n--bind 0.0.0.0 15624"}]',
+        [r"host node1, instance 'prefill': command is a string containing a line break", r"write command as a list"],
+    ),
+    "env replaces a port guarantee": (
+        '[{"name": "prefill", "port": 15624, "env": {"MC_LEGACY_RPC_PORT_BINDING": "0"}}]',
+        [r"host node1, instance 'prefill': env MC_LEGACY_RPC_PORT_BINDING would replace the collection's own",
+         r"listens on exactly the instance's planned port"],
+    ),
     "missing rdma device": (
         '[{"name": "prefill", "port": 15624, "protocol": "rdma", "device_name": "mlx5_0"}]',
         [r"host node1, instance 'prefill': RDMA device mlx5_0 cannot be used", r"no RDMA support in this kernel"],
