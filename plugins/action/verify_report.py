@@ -18,11 +18,13 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.mooncake.deploy.plugins.filter.verify_report import deployment_svg, verify_table
+from ansible_collections.mooncake.deploy.plugins.module_utils.store_verify import store_lines
 
 ARGUMENT_SPEC = dict(
     dest=dict(type="path", required=True),
     report=dict(type="list", elements="dict", required=True),
     etcd_hosts=dict(type="list", elements="dict", default=[]),
+    store=dict(type="dict", default={}),
 )
 
 
@@ -34,15 +36,18 @@ def report_failures(report):
     return failures
 
 
-def report_files(report, etcd_hosts):
-    """{file name: content} of the report."""
-    lines = verify_table(report)
+def report_files(report, etcd_hosts, store=None):
+    """{file name: content} of the report (the Store's section in verify-store.json, when given)."""
+    lines = verify_table(report) + store_lines(store)
     public = [{"host": host["host"], "instances": host.get("instances") or []} for host in report]
-    return lines, {
-        "verify-report.txt": "\n".join(lines + report_failures(report)) + "\n",
+    files = {
+        "verify-report.txt": "\n".join(lines + report_failures(report) + list((store or {}).get("failures") or [])) + "\n",
         "verify-report.json": json.dumps(public, indent=4, sort_keys=True) + "\n",
         "deployment.svg": deployment_svg(public, etcd_hosts),
     }
+    if store:
+        files["verify-store.json"] = json.dumps(store, indent=4, sort_keys=True) + "\n"
+    return lines, files
 
 
 def write_atomically(path, content):
@@ -68,7 +73,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         dest = args["dest"]
-        lines, files = report_files(args["report"], args["etcd_hosts"])
+        lines, files = report_files(args["report"], args["etcd_hosts"], args["store"])
         try:
             if not os.path.isdir(dest):
                 os.makedirs(dest, 0o755)
@@ -77,6 +82,6 @@ class ActionModule(ActionBase):
         except (IOError, OSError) as exc:
             raise AnsibleActionFail("cannot write the report into %s on the controller: %s" % (dest, exc))
         # A report describes the hosts; writing it changes none of them (and runs in check mode).
-        result.update(changed=False, lines=lines, failures=report_failures(args["report"]),
+        result.update(changed=False, lines=lines, failures=report_failures(args["report"]) + list(args["store"].get("failures") or []),
                       files=sorted(os.path.join(dest, name) for name in files))
         return result

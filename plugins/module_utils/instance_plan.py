@@ -111,6 +111,18 @@ def _metadata_hosts(value):
     return hosts
 
 
+def master_address_ok(value):
+    """Whether value is a Store master_server_address: HOST:PORT, or etcd://HOST:PORT[;HOST:PORT]."""
+    if not isinstance(value, str):
+        return False
+    endpoints = value[len("etcd://"):].split(";") if value.startswith("etcd://") else [value]
+    for endpoint in endpoints:
+        match = ETCD_ENDPOINT.match(endpoint)
+        if match is None or not 1 <= int(match.group("port")) <= 65535:
+            return False
+    return True
+
+
 def metadata_endpoints(value):
     """[{"host", "port"}] a metadata_server connects to ([] for P2PHANDSHAKE or a bad value)."""
     if not isinstance(value, str) or _metadata_hosts(value) is None:
@@ -352,9 +364,9 @@ def plan_instances(host, instances, settings):
 
         # The Mooncake Store master the engine's config names (read by vLLM/SGLang connectors).
         master = raw.get("master_server_address", settings.get("master_server_address")) or ""
-        if master and (not isinstance(master, str) or not ETCD_ENDPOINT.match(master)
-                       or not 1 <= int(ETCD_ENDPOINT.match(master).group("port")) <= 65535):
-            errors.append("%s: master_server_address %r must be HOST:PORT of a Store master (its RPC port)" % (where, master))
+        if master and not master_address_ok(master):
+            errors.append("%s: master_server_address %r must be HOST:PORT of a Store master (its RPC port), or "
+                          "etcd://HOST:PORT[;HOST:PORT] of the etcd members HA masters elect their leader on" % (where, master))
 
         if port_ok and port in reserved:
             errors.append(

@@ -44,6 +44,13 @@ options:
     type: list
     elements: dict
     default: []
+  store:
+    description:
+      - The Store's section (filter C(mooncake.deploy.verify_store)) - masters, clients, objects
+        put and read back, throughput. Written to C(verify-store.json) and appended to the text
+        report; its failures count like the instances'.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -567,4 +567,12 @@ def test_master_server_address_is_checked_and_planned():
     assert plan(SEED[:1])[0][0]["master_server_address"] == ""
     message = only_error([dict(SEED[0], master_server_address="http://10.0.0.1")])
     assert message == ("host node1, instance 'prefill': master_server_address 'http://10.0.0.1' must be "
-                       "HOST:PORT of a Store master (its RPC port)")
+                       "HOST:PORT of a Store master (its RPC port), or etcd://HOST:PORT[;HOST:PORT] of the etcd "
+                       "members HA masters elect their leader on")
+
+
+def test_ha_masters_are_named_by_their_etcd_members():
+    address = "etcd://10.231.0.11:2379;10.231.0.12:2379"
+    plans, errors = plan(SEED[:1], master_server_address=address)
+    assert errors == [] and plans[0]["master_server_address"] == address
+    assert len(errors_of(SEED[:1], master_server_address="etcd://10.231.0.11:2379;")) == 1
