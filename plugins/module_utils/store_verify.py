@@ -70,8 +70,8 @@ def store_lines(section):
         return []
     lines = ["", "Mooncake Store (%s, master_server_address %s)" % (section["mode"], section["master_server_address"])]
     for master in section["masters"]:
-        lines.append("  master %-10s %-22s %s" % (master["host"], master["address"], master["role"]
-                                                   + (" (serving)" if master["serving"] else "")))
+        role = master["role"] + (" (serving)" if master["serving"] else "")
+        lines.append("  master %-10s %-22s %s" % (master["host"], master["address"], role))
     for client in section["clients"]:
         lines.append("  client %-10s %-22s segment %s" % (client["host"], client["name"], client["human"]))
     ok = [o for o in section["objects"] if o["put"] and o["read_back"]]
