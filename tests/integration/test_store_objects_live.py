@@ -114,6 +114,6 @@ def test_a_wrong_checksum_is_reported_as_differing_content(store, tmp_path):
 
 
 def test_an_unreachable_master_is_a_failure_not_a_crash(tmp_path):
-    got = _run(tmp_path, mode="put", objects=[{"key": "k", "size": 4096}], master_server_address="%s:1" % HOST, timeout=30)
+    got = _run(tmp_path, mode="put", objects=[{"key": "k", "size": 4096}], master_server_address="%s:1" % HOST, timeout=10)
     assert len(got["failures"]) == 1
     assert "could not join the Store" in got["failures"][0] or "ended with rc" in got["failures"][0]

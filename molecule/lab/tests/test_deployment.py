@@ -70,10 +70,25 @@ def test_table_is_written_for_people():
     with open(os.path.join(REPORTS, "verify-report.txt")) as handle:
         lines = handle.read().splitlines()
     assert lines[0].split()[:3] == ["host", "instance", "role"]
-    assert len(lines) == 5, lines  # header + 4 instances, no failure lines
-    for line in lines[1:]:
+    table, store = lines[:5], lines[5:]
+    for line in table[1:]:
         assert line.split()[4:7] == ["active", "ok", "ok"], line
-    assert sum(line.count(" ok %d B" % SIZE) for line in lines) == 4
+    assert sum(line.count(" ok %d B" % SIZE) for line in table) == 4
+    # Then the Store: its two masters, a client per node, the objects - and no failure line.
+    assert store[0] == "" and store[1].startswith("Mooncake Store (ha, master_server_address etcd://"), store
+    assert sorted(line.split()[-1] for line in store if line.startswith("  master")) in (["leader", "standby"], ["(serving)", "standby"])
+    assert len([line for line in store if line.startswith("  client")]) == 2
+    assert store[-1].startswith("  objects put on node1, read back on node2: 3 of 3 (4.0 KiB, 1.0 MiB, 16.0 MiB)"), store
+    assert len(lines) == 11, lines
+
+
+def test_the_store_report_names_the_leader_and_every_object_read_back():
+    with open(os.path.join(REPORTS, "verify-store.json")) as handle:
+        store = json.load(handle)
+    assert store["failures"] == [] and store["mode"] == "ha"
+    assert sorted((m["role"], m["serving"]) for m in store["masters"]) == [("leader", True), ("standby", False)]
+    assert [(o["size"], o["put"], o["read_back"]) for o in store["objects"]] == [
+        (4096, True, True), (1048576, True, True), (16777216, True, True)]
 
 
 def test_picture_is_well_formed_and_names_every_host_instance_and_port():
