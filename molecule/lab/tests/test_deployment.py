@@ -79,7 +79,7 @@ def test_table_is_written_for_people():
     assert sorted(line.split()[-1] for line in store if line.startswith("  master")) in (["leader", "standby"], ["(serving)", "standby"])
     assert len([line for line in store if line.startswith("  client")]) == 2
     assert store[-1].startswith("  objects put on node1, read back on node2: 3 of 3 (4.0 KiB, 1.0 MiB, 16.0 MiB)"), store
-    assert len(lines) == 11, lines
+    assert len(lines) == 12, lines  # table (5), a blank line, the Store's title, 2 masters, 2 clients, objects
 
 
 def test_the_store_report_names_the_leader_and_every_object_read_back():

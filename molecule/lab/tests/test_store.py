@@ -1,5 +1,5 @@
 """The Mooncake Store on the 3-host lab: two HA masters (node1, node2) electing their leader on
-etcd1, a store client pooling 64 MiB on each of node1 and node2. Objects put from one host are
+etcd1, a store client pooling 256 MiB on each of node1 and node2. Objects put from one host are
 read back from the other, bytes compared; a SIGKILLed leader is replaced by the standby and
 every object stays readable; a killed store client is restarted by systemd and serves again."""
 
@@ -97,7 +97,7 @@ def test_each_store_client_serves_its_health_and_pools_its_segment():
     for host in ("node1", "node2"):
         assert json.loads(http_get(host, "http://%s:9300/health" % IPS[host]))["status"] == "healthy"
         flags = sh(host, "cat /etc/mooncake/store-clients/pool.flags").stdout
-        assert "--master_server_address=%s" % MASTER in flags and "--global_segment_size=67108864" in flags
+        assert "--master_server_address=%s" % MASTER in flags and "--global_segment_size=268435456" in flags
 
 
 def test_objects_put_on_one_host_are_read_back_on_the_other_bytes_compared():
@@ -169,7 +169,10 @@ def test_a_store_client_starts_from_exactly_what_vllm_and_sglang_read():
                       "master_server_address": MASTER, "global_segment_size": 0, "local_buffer_size": 64 << 20,
                       "protocol": "tcp", "device_name": ""}
     for consumer, prefix in (("vllm", ""), ("sglang", "set -a; . /etc/mooncake/store/sglang-hicache.env; set +a; ")):
-        run = sh("node1", "%s%s - %s <<'EOF'\n%s\nEOF" % (prefix, PYTHON, consumer, FROM_CONFIG), timeout=120)
-        result = json.loads([x for x in run.stdout.splitlines() if x.startswith("{")][-1])
-        assert result["setup"] == 0 and result["put"] == 0 and result["match"] is True, (consumer, result)
+        def start_from_the_files(consumer=consumer, prefix=prefix):
+            run = sh("node1", "%s%s - %s <<'EOF'\n%s\nEOF" % (prefix, PYTHON, consumer, FROM_CONFIG), timeout=120)
+            result = json.loads([x for x in run.stdout.splitlines() if x.startswith("{")][-1])
+            assert result["setup"] == 0 and result["put"] == 0 and result["match"] is True, (consumer, result)
+            return result
+        result = eventually("a %s client started from its files" % consumer, start_from_the_files, timeout=60)
         assert result["args"][6] == MASTER and result["args"][0] == IPS["node1"], result
