@@ -25,6 +25,7 @@ ARGUMENT_SPEC = dict(
     report=dict(type="list", elements="dict", required=True),
     etcd_hosts=dict(type="list", elements="dict", default=[]),
     store=dict(type="dict", default={}),
+    prometheus_targets=dict(type="list", elements="dict", default=[]),
 )
 
 
@@ -36,7 +37,7 @@ def report_failures(report):
     return failures
 
 
-def report_files(report, etcd_hosts, store=None):
+def report_files(report, etcd_hosts, store=None, targets=None):
     """{file name: content} of the report (the Store's section in verify-store.json, when given)."""
     lines = verify_table(report) + store_lines(store)
     public = [{"host": host["host"], "instances": host.get("instances") or []} for host in report]
@@ -47,6 +48,8 @@ def report_files(report, etcd_hosts, store=None):
     }
     if store:
         files["verify-store.json"] = json.dumps(store, indent=4, sort_keys=True) + "\n"
+    if targets:
+        files["prometheus-targets.json"] = json.dumps(targets, indent=2) + "\n"
     return lines, files
 
 
@@ -73,7 +76,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         dest = args["dest"]
-        lines, files = report_files(args["report"], args["etcd_hosts"], args["store"])
+        lines, files = report_files(args["report"], args["etcd_hosts"], args["store"], args["prometheus_targets"])
         try:
             if not os.path.isdir(dest):
                 os.makedirs(dest, 0o755)

@@ -14,7 +14,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.mooncake.deploy.plugins.module_utils import etcd_members
 from ansible_collections.mooncake.deploy.plugins.module_utils.store_cluster import store_masters as describe
 from ansible_collections.mooncake.deploy.plugins.module_utils.store_consumer import consumer_configs
-from ansible_collections.mooncake.deploy.plugins.module_utils.store_verify import store_section
+from ansible_collections.mooncake.deploy.plugins.module_utils.store_verify import store_section, store_targets
 from ansible_collections.mooncake.deploy.plugins.module_utils.store_client_plan import parse_size
 
 
@@ -40,22 +40,33 @@ def store_consumer_configs(settings, host):
     return consumer_configs(host, dict(settings or {}))
 
 
-def verify_store(cluster, health_results, put, get, writer, reader, clients):
-    """The verification's Store section: masters, clients, objects, throughput, failures."""
-    return store_section(cluster, health_results, put, get, writer, reader, clients)
+def verify_store(cluster, health_results, put, get, writer, reader, clients, metrics_results=None):
+    """The verification's Store section: masters, clients, objects, throughput, metrics, failures."""
+    return store_section(cluster, health_results, put, get, writer, reader, clients, metrics_results)
 
 
 def store_clients_of(hosts, hostvars):
-    """Every store client of ``hosts`` as {host, name, global_segment_size (bytes)}."""
+    """Every store client of ``hosts`` as {host, name, global_segment_size (bytes), http}: http is
+    the ADDRESS:PORT of its health and metrics server (the store_client role's defaults where
+    the inventory sets nothing)."""
     out = []
     for host in hosts or []:
         variables = hostvars.get(host) or {}
         default = variables.get("mooncake_store_client_global_segment_size", "4 GB")
-        for client in variables.get("mooncake_store_clients") or []:
+        address = variables.get("mooncake_store_client_address") or variables.get("ansible_host") or host
+        http_base = int(variables.get("mooncake_store_client_http_port_base") or 9300)
+        for index, client in enumerate(variables.get("mooncake_store_clients") or []):
             if isinstance(client, dict):
                 size = parse_size(client.get("global_segment_size", default))
-                out.append({"host": host, "name": client.get("name"), "global_segment_size": size or 0})
+                out.append({"host": host, "name": client.get("name"), "global_segment_size": size or 0,
+                            "http": "%s:%s" % (address, client.get("http_port") or http_base + index)})
     return out
+
+
+def prometheus_targets(cluster, clients, etcd_members):
+    """A Prometheus file_sd document: the masters' metrics servers, the store clients' HTTP
+    servers and the etcd members' client ports, each a job of its own."""
+    return store_targets(cluster, clients, etcd_members)
 
 
 def store_verify_objects(sizes):
@@ -67,4 +78,5 @@ class FilterModule(object):
     def filters(self):
         return {"store_masters": store_masters, "store_master_address": store_master_address,
                 "store_consumer_configs": store_consumer_configs, "verify_store": verify_store,
-                "store_clients_of": store_clients_of, "store_verify_objects": store_verify_objects}
+                "store_clients_of": store_clients_of, "store_verify_objects": store_verify_objects,
+                "prometheus_targets": prometheus_targets}

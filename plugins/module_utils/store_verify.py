@@ -23,12 +23,13 @@ def _master_state(master, result):
     }
 
 
-def store_section(cluster, health_results, put, get, writer, reader, clients):
+def store_section(cluster, health_results, put, get, writer, reader, clients, metrics_results=None):
     """``{mode, masters, clients, objects, put_mib_s, get_mib_s, writer, reader, failures}``.
 
     cluster: store_masters' result; health_results: the uri results of each master's /health,
     in the order of cluster['masters']; put/get: store_objects' results; clients: every store
-    client of the deployment as {host, name, global_segment_size}."""
+    client of the deployment as {host, name, global_segment_size}; metrics_results: the uri
+    results of every /metrics URL (looped over the URLs)."""
     failures = []
     by_host = dict((r.get("item", {}).get("host"), r) for r in health_results or [])
     masters = [_master_state(m, by_host.get(m["host"])) for m in cluster.get("masters") or []]
@@ -42,6 +43,13 @@ def store_section(cluster, health_results, put, get, writer, reader, clients):
     leaders = set(m["leader_address"] for m in masters if m["leader_address"])
     if cluster.get("mode") == "ha" and len(leaders) > 1:
         failures.append("the Store's masters disagree on their leader: %s" % ", ".join(sorted(leaders)))
+    metrics = []
+    for result in metrics_results or []:
+        url = result.get("item")
+        ok = result.get("status") == 200
+        metrics.append({"url": url, "ok": ok})
+        if not ok:
+            failures.append("metrics at %s: %s" % (url, result.get("msg") or "HTTP %s" % result.get("status")))
     failures.extend((put or {}).get("failures") or [])
     failures.extend((get or {}).get("failures") or [])
     objects = []
@@ -60,6 +68,7 @@ def store_section(cluster, health_results, put, get, writer, reader, clients):
         "objects": objects,
         "put_mib_s": (put or {}).get("throughput_mib_s"),
         "get_mib_s": (get or {}).get("throughput_mib_s"),
+        "metrics": metrics,
         "failures": failures,
     }
 
@@ -79,3 +88,15 @@ def store_lines(section):
         section["writer"], section["reader"], len(ok), len(section["objects"]),
         ", ".join(o["human"] for o in section["objects"]), section["put_mib_s"], section["get_mib_s"]))
     return lines
+
+
+def store_targets(cluster, clients, etcd_members):
+    """Prometheus file_sd: ``[{targets, labels: {job}}]`` for the masters (/metrics on their
+    metrics address), the store clients (/metrics on their HTTP port) and the etcd members
+    (/metrics on their client port). Jobs without targets are left out."""
+    jobs = [
+        ("mooncake-master", ["%s:%s" % (m["metrics_address"], m["metrics_port"]) for m in (cluster or {}).get("masters") or []]),
+        ("mooncake-store-client", [c["http"] for c in clients or [] if c.get("http")]),
+        ("etcd", [m["endpoint"] for m in etcd_members or [] if m.get("endpoint")]),
+    ]
+    return [{"targets": targets, "labels": {"job": job}} for job, targets in jobs if targets]

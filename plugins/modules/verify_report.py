@@ -51,6 +51,13 @@ options:
         report; its failures count like the instances'.
     type: dict
     default: {}
+  prometheus_targets:
+    description:
+      - A Prometheus file_sd document (filter C(mooncake.deploy.prometheus_targets)), written to
+        C(prometheus-targets.json) so a Prometheus scrapes the deployment with one C(file_sd_configs) entry.
+    type: list
+    elements: dict
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

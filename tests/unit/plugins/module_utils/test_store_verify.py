@@ -64,3 +64,22 @@ def test_objects_that_did_not_come_back_are_reported_as_the_module_said():
     assert section["failures"] == ["mooncake-verify/4096 read on 10.231.4.13: 0 bytes of 4096, missing or cut"]
     assert section["objects"][0]["read_back"] is False
     assert "read back on node2: 0 of 1" in store_lines(section)[-1]
+
+
+def test_metrics_that_do_not_answer_200_are_failures():
+    metrics = [{"item": "10.231.4.12:9003", "status": 200}, {"item": "10.231.4.13:9300", "status": -1, "msg": "Connection refused"}]
+    section = store_section(CLUSTER, [health("node1", STANDBY), health("node2", LEADER)], PUT, GET, "node1", "node2", [], metrics)
+    assert section["failures"] == ["metrics at 10.231.4.13:9300: Connection refused"]
+    assert section["metrics"] == [{"url": "10.231.4.12:9003", "ok": True}, {"url": "10.231.4.13:9300", "ok": False}]
+
+
+def test_prometheus_targets_name_every_master_client_and_etcd_member():
+    from ansible_collections.mooncake.deploy.plugins.module_utils.store_verify import store_targets
+    cluster = {"masters": [dict(m, metrics_address=m["rpc_address"], metrics_port=9003) for m in CLUSTER["masters"]]}
+    targets = store_targets(cluster, [{"host": "node1", "http": "10.231.4.12:9300"}], [{"endpoint": "10.231.4.11:2379"}])
+    assert targets == [
+        {"targets": ["10.231.4.12:9003", "10.231.4.13:9003"], "labels": {"job": "mooncake-master"}},
+        {"targets": ["10.231.4.12:9300"], "labels": {"job": "mooncake-store-client"}},
+        {"targets": ["10.231.4.11:2379"], "labels": {"job": "etcd"}},
+    ]
+    assert store_targets({}, [], []) == []
