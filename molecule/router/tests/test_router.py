@@ -1,0 +1,207 @@
+"""The router role on a real systemd host, checked from outside the play.
+
+Converge ran playbooks/router.yml: router1 (10.231.5.12) runs vllm-router 0.1.17 in P/D mode
+(--kv-connector mooncake) in front of backend1's fake vLLM instances (prefill on 8010 with its
+bootstrap server on 8998, decode on 8020; molecule/router/files/fake_backend.py logs every
+request). Here: the unit, its ports, its readiness, a request through it to both instances
+with the bootstrap information passed on, the hardening figure, refused input, and SGLang's
+router on the same host (switch, idempotence, switch back).
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+
+import testinfra
+
+INVENTORY_FILE = os.environ["MOLECULE_INVENTORY_FILE"]
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+os.environ.setdefault("CONTAINERS_CONF", os.path.join(REPO, "scripts", "lab", "containers.conf"))
+CONVERGE = os.path.join(REPO, "molecule", "router", "converge.yml")
+ROUTER = testinfra.get_host("podman://mol-router-router1")
+BACKEND = testinfra.get_host("podman://mol-router-backend1")
+ROUTER_IP, BACKEND_IP = "10.231.5.12", "10.231.5.11"
+UNIT = "mooncake-router.service"
+REQUEST_LOG = "/var/log/fake-backend/requests.jsonl"
+# roles/router/README.md: systemd-analyze security of the unit, measured in this lab.
+SECURITY_SCORE = 1.1
+
+
+def converge(*extra):
+    """Run the scenario's converge as users run it; return (rc, output, changed count of router1)."""
+    args = ["ansible-playbook", CONVERGE, "-i", os.path.dirname(INVENTORY_FILE)] + list(extra)
+    run = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=900, check=False,
+                         env=dict(os.environ, ANSIBLE_CONFIG=os.path.join(REPO, "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                                  ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, "collections")))
+    output = run.stdout + run.stderr
+    recap = re.search(r"router1\s*: ok=\d+\s+changed=(\d+)", output)
+    return run.returncode, " ".join(output.split()), int(recap.group(1)) if recap else None
+
+
+def http(url, body=None):
+    """(status, text) of a GET, or of a POST of JSON body, made on router1."""
+    script = (
+        "import json, sys, urllib.request, urllib.error\n"
+        "data = None if sys.argv[2] == '' else sys.argv[2].encode()\n"
+        "req = urllib.request.Request(sys.argv[1], data=data, headers={'Content-Type': 'application/json'})\n"
+        "try:\n"
+        "    r = urllib.request.urlopen(req, timeout=30); print(r.status); print(r.read().decode())\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    print(e.code); print(e.read().decode())\n"
+    )
+    out = ROUTER.check_output("python3 -c %s %s %s" % (_quote(script), _quote(url), _quote(json.dumps(body) if body else "")))
+    status, _, text = out.partition("\n")
+    return int(status), text
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def requests_since(count):
+    lines = BACKEND.check_output("cat %s" % REQUEST_LOG).splitlines()
+    return [json.loads(line) for line in lines[count:]]
+
+
+def request_count():
+    return len(BACKEND.check_output("cat %s" % REQUEST_LOG).splitlines())
+
+
+def main_pid():
+    return int(ROUTER.check_output("systemctl show -p MainPID --value %s" % UNIT))
+
+
+def wait_ready(timeout=120):
+    deadline = time.time() + timeout
+    while True:
+        try:
+            status, text = http("http://%s:30000/readiness" % ROUTER_IP)
+        except AssertionError:
+            status, text = 0, "no answer"
+        if status == 200 or time.time() > deadline:
+            return status, text
+        time.sleep(1)
+
+
+def test_unit_runs_enabled():
+    service = ROUTER.service(UNIT)
+    assert service.is_running
+    assert service.is_enabled
+    assert "/opt/mooncake/router/vllm-0.1.17/venv/bin/vllm-router" in ROUTER.file("/etc/systemd/system/" + UNIT).content_string
+
+
+def test_installed_offline_into_its_own_venv():
+    # The wheels came from the controller; the host has no pip index (and no route out).
+    assert ROUTER.file("/opt/mooncake/router/vllm-0.1.17/wheels").is_directory
+    out = ROUTER.check_output("/opt/mooncake/router/vllm-0.1.17/venv/bin/python -m pip show vllm-router")
+    assert "Version: 0.1.17" in out
+
+
+def test_ready_and_healthy():
+    status, text = http("http://%s:30000/readiness" % ROUTER_IP)
+    assert status == 200 and json.loads(text)["status"] == "ready", text
+    status, text = http("http://%s:30000/health" % ROUTER_IP)
+    assert status == 200, text
+
+
+def test_ports_held_by_its_unit():
+    pid = main_pid()
+    listeners = ROUTER.check_output("ss -Hltnp")
+    for port in (30000, 29000):
+        line = [ln for ln in listeners.splitlines() if " %s:%d " % (ROUTER_IP, port) in ln]
+        assert line and "pid=%d," % pid in line[0], listeners
+    status, text = http("http://%s:29000/metrics" % ROUTER_IP)
+    assert status == 200 and "vllm_router" in text
+
+
+def test_router_asked_the_prefill_bootstrap_server():
+    # --kv-connector mooncake: at start the router asks each prefill's bootstrap server for its engine ids.
+    queries = [r for r in requests_since(0) if r["listener"] == "vllm-prefill-bootstrap" and r["path"] == "/query"]
+    assert queries
+
+
+def test_request_reaches_prefill_then_decode_with_bootstrap_info():
+    before = request_count()
+    status, text = http("http://%s:30000/v1/completions" % ROUTER_IP, {"model": "fake-model", "prompt": "hello", "max_tokens": 4})
+    assert status == 200, text
+    assert json.loads(text)["choices"][0]["text"] == "from vllm-decode"
+    posts = [r for r in requests_since(before) if r["method"] == "POST" and r["path"] == "/v1/completions"]
+    prefill = [r for r in posts if r["listener"] == "vllm-prefill"]
+    decode = [r for r in posts if r["listener"] == "vllm-decode"]
+    assert len(prefill) == 1 and len(decode) == 1, posts
+    sent_prefill = prefill[0]["body"]["kv_transfer_params"]
+    sent_decode = decode[0]["body"]["kv_transfer_params"]
+    # Prefill computes one token and keeps the KV cache for a remote decode ...
+    assert sent_prefill["do_remote_decode"] is True and prefill[0]["body"]["max_tokens"] == 1
+    # ... decode is told where to pull it from: the prefill's bootstrap server and engine.
+    assert sent_decode["do_remote_prefill"] is True
+    assert sent_decode["remote_bootstrap_addr"] == "http://%s:8998" % BACKEND_IP
+    assert sent_decode["remote_engine_id"] == "fake-prefill-engine"
+    assert sent_decode["transfer_id"] == sent_prefill["transfer_id"]
+    assert prefill[0]["time"] <= decode[0]["time"]
+
+
+def test_security_score():
+    out = ROUTER.check_output("systemd-analyze security %s" % UNIT)
+    score = float(re.search(r"Overall exposure level for \S+: ([0-9.]+)", out).group(1))
+    assert score <= SECURITY_SCORE, out
+
+
+def test_bad_input_fails_before_any_change():
+    pid = main_pid()
+    unit = ROUTER.file("/etc/systemd/system/" + UNIT).content_string
+    rc, output, _ = converge("-e", json.dumps({"mooncake_router_port": 40000, "mooncake_router_metrics_port": 80,
+                                               "mooncake_router_decode": []}))
+    assert rc != 0
+    assert "host router1: mooncake_router_port 40000 is inside the kernel's ephemeral port range" in output
+    assert "mooncake_router_metrics_port 80 is below 1024" in output
+    assert "mooncake_router_decode is empty" in output
+    assert main_pid() == pid
+    assert ROUTER.file("/etc/systemd/system/" + UNIT).content_string == unit
+
+
+def test_port_held_by_a_foreign_process_is_refused():
+    ROUTER.run("systemd-run --unit squatter python3 -m http.server --bind %s 30100" % ROUTER_IP)
+    try:
+        for _ in range(50):
+            if ROUTER.socket("tcp://%s:30100" % ROUTER_IP).is_listening:
+                break
+            time.sleep(0.1)
+        rc, output, _ = converge("-e", "mooncake_router_port=30100")
+        assert rc != 0
+        assert "router port" in output and "squatter.service" in output, output[-2000:]
+        assert "give the router another port" in output
+    finally:
+        ROUTER.run("systemctl stop squatter.service")
+
+
+def test_sglang_router_switch_idempotent_and_back():
+    rc, output, changed = converge("-e", "mooncake_router_kind=sglang")
+    assert rc == 0 and changed > 0, output[-3000:]
+    try:
+        assert "sglang_router.launch_router" in ROUTER.file("/etc/systemd/system/" + UNIT).content_string
+        status, text = wait_ready()
+        assert status == 200, text
+        rc, output, changed = converge("-e", "mooncake_router_kind=sglang")
+        assert rc == 0 and changed == 0, output[-3000:]
+        before = request_count()
+        status, text = http("http://%s:30000/v1/completions" % ROUTER_IP, {"model": "fake-model", "prompt": "hi", "max_tokens": 4})
+        assert status == 200, text
+        posts = [r for r in requests_since(before) if r["method"] == "POST" and r["path"] == "/v1/completions"]
+        prefill = [r for r in posts if r["listener"] == "sglang-prefill"]
+        decode = [r for r in posts if r["listener"] == "sglang-decode"]
+        assert len(prefill) == 1 and len(decode) == 1, posts
+        # SGLang sends the same request to both, with the prefill's bootstrap address and a room.
+        for sent in (prefill[0]["body"], decode[0]["body"]):
+            assert sent["bootstrap_host"] == BACKEND_IP and sent["bootstrap_port"] == 8999
+        assert prefill[0]["body"]["bootstrap_room"] == decode[0]["body"]["bootstrap_room"]
+        pid = main_pid()
+        listeners = ROUTER.check_output("ss -Hltnp")
+        assert any(" %s:30000 " % ROUTER_IP in ln and "pid=%d," % pid in ln for ln in listeners.splitlines()), listeners
+    finally:
+        rc, output, changed = converge()
+        assert rc == 0 and changed > 0, output[-3000:]
+    assert "vllm-router" in ROUTER.file("/etc/systemd/system/" + UNIT).content_string
+    assert wait_ready()[0] == 200
