@@ -25,6 +25,7 @@ from ansible_collections.mooncake.deploy.plugins.module_utils.instance_plan impo
     _check_port,
     _int,
 )
+from ansible_collections.mooncake.deploy.plugins.module_utils.store_client_plan import _reserved as reserved_settings
 from ansible_collections.mooncake.deploy.plugins.module_utils.unit_syntax import exec_line
 from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip, url_host
 
@@ -176,9 +177,8 @@ def plan_router(host, settings, prefill, decode):
         errors.append("%s: mooncake_router_port and mooncake_router_metrics_port are both %d; the router's API and its "
                       "Prometheus metrics need a port each" % (where, ports["port"]))
 
-    reserved = dict((_int(p), what) for p, what in (settings.get("reserved_ports") or {}).items() if _int(p) is not None)
-    ranges = [(_int(r.get("low")), _int(r.get("high")), r.get("what") or "another service")
-              for r in settings.get("reserved_ranges") or [] if isinstance(r, dict)]
+    # The host's other services, read as the store clients read them (the same default feeds both).
+    reserved, ranges = reserved_settings(settings)
     for field, value in sorted(ports.items()):
         if value is None:
             continue
@@ -186,7 +186,7 @@ def plan_router(host, settings, prefill, decode):
             errors.append("%s: mooncake_router_%s %d is already used by %s on this host; choose another port"
                           % (where, field, value, reserved[value]))
         for low, high, what in ranges:
-            if low is not None and high is not None and low <= value <= high:
+            if low <= value <= high:
                 errors.append("%s: mooncake_router_%s %d lies inside %d-%d, %s on this host; choose another port"
                               % (where, field, value, low, high, what))
 

@@ -47,12 +47,14 @@ def http(url, body=None):
         "data = None if sys.argv[2] == '' else sys.argv[2].encode()\n"
         "req = urllib.request.Request(sys.argv[1], data=data, headers={'Content-Type': 'application/json'})\n"
         "try:\n"
-        "    r = urllib.request.urlopen(req, timeout=30); print(r.status); print(r.read().decode())\n"
+        "    r = urllib.request.urlopen(req, timeout=30)\n"
+        "    print(r.status)\n"
+        "    print(r.read().decode())\n"
         "except urllib.error.HTTPError as e:\n"
         "    print(e.code); print(e.read().decode())\n"
     )
     out = ROUTER.check_output("python3 -c %s %s %s" % (_quote(script), _quote(url), _quote(json.dumps(body) if body else "")))
-    status, _, text = out.partition("\n")
+    status, text = out.split("\n", 1) if "\n" in out else (out, "")
     return int(status), text
 
 
@@ -152,7 +154,7 @@ def test_security_score():
 def test_bad_input_fails_before_any_change():
     pid = main_pid()
     unit = ROUTER.file("/etc/systemd/system/" + UNIT).content_string
-    rc, output, _ = converge("-e", json.dumps({"mooncake_router_port": 40000, "mooncake_router_metrics_port": 80,
+    rc, output, dummy = converge("-e", json.dumps({"mooncake_router_port": 40000, "mooncake_router_metrics_port": 80,
                                                "mooncake_router_decode": []}))
     assert rc != 0
     assert "host router1: mooncake_router_port 40000 is inside the kernel's ephemeral port range" in output
@@ -165,11 +167,11 @@ def test_bad_input_fails_before_any_change():
 def test_port_held_by_a_foreign_process_is_refused():
     ROUTER.run("systemd-run --unit squatter python3 -m http.server --bind %s 30100" % ROUTER_IP)
     try:
-        for _ in range(50):
+        for dummy in range(50):
             if ROUTER.socket("tcp://%s:30100" % ROUTER_IP).is_listening:
                 break
             time.sleep(0.1)
-        rc, output, _ = converge("-e", "mooncake_router_port=30100")
+        rc, output, dummy = converge("-e", "mooncake_router_port=30100")
         assert rc != 0
         assert "router port" in output and "squatter.service" in output, output[-2000:]
         assert "give the router another port" in output
