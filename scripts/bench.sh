@@ -8,7 +8,9 @@
 # two with whatever else runs), their tasks and changes per host, seconds and tasks per play,
 # and the transfers the verification measured. Then the throughput of the deployed instances
 # against the same engine started by hand (first inventory), and etcd's start-to-healthy
-# (scripts/bench_etcd.sh), for each code.
+# (scripts/bench_etcd.sh), for each code; and the Store's put/get through the deployed Store
+# against a master and clients started by hand, and its failover time (scripts/bench/store.sh, on
+# the first inventory with Store masters: molecule/lab/inventory).
 #
 #   scripts/bench.sh [INVENTORY ...]     default: inventories/lab (1 host) molecule/lab/inventory (3)
 #
@@ -26,6 +28,7 @@
 #   BENCH_PLAYS=0          leave out the per-play seconds and tasks
 #   BENCH_THROUGHPUT=0     leave out the deployed-vs-by-hand throughput
 #   BENCH_ETCD=0           leave out etcd's start-to-healthy (scripts/bench_etcd.sh)
+#   BENCH_STORE=0          leave out the Store's throughput and failover (scripts/bench/store.sh)
 #   BENCH_KEEP=DIR         keep the logs and per-task timings (one directory per configuration)
 #   BENCH_HOST, BENCH_PREFILL, BENCH_DECODE   throughput: host and instances (node1 prefill decode)
 set -euo pipefail
@@ -112,8 +115,8 @@ throughput() { # TREE INVENTORY DIR: the deployed instances against two engines 
 
 # One configuration: a fresh lab, the fresh deploy, the no-op re-runs, the report. A failure is
 # recorded (and printed) and the bench goes on with the next configuration.
-run_config() { # DIR LABEL TREE INVENTORY STRATEGY MEASURE_THROUGHPUT
-  local dir=$1 label=$2 tree=$3 inv=$4 strategy=$5 measure=$6 run report start
+run_config() { # DIR LABEL TREE INVENTORY STRATEGY MEASURE_THROUGHPUT MEASURE_STORE
+  local dir=$1 label=$2 tree=$3 inv=$4 strategy=$5 measure=$6 measure_store=$7 run report start
   mkdir -p "$dir"
   printf 'label=%s\ntree=%s\ninventory=%s\nstrategy=%s\nload_before=%s\n' "$label" "$tree" "$inv" "$strategy" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$dir/config"
   echo "bench: $label, $inv, $strategy" >&2
@@ -133,10 +136,13 @@ run_config() { # DIR LABEL TREE INVENTORY STRATEGY MEASURE_THROUGHPUT
   done
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$dir/config"
   if [ "$measure" = 1 ] && [ ! -e "$dir/failed" ]; then throughput "$tree" "$inv" "$dir" || true; fi
+  if [ "$measure_store" = 1 ] && [ ! -e "$dir/failed" ]; then
+    "$top/scripts/bench/store.sh" "$inv" >"$dir/store.log" 2>&1 || echo "bench: store.sh failed ($dir/store.log)" >>"$dir/store.log"
+  fi
   lab "$tree" "$inv" destroy >/dev/null 2>&1 || echo "bench: could not remove the lab of $inv" >&2
 }
 
-n=0
+n=0 store_measured=""
 for i in "${!inventories[@]}"; do
   for code in "${codes[@]}"; do
     read -r label tree <<<"$code"
@@ -145,7 +151,13 @@ for i in "${!inventories[@]}"; do
       n=$((n + 1))
       measure=0
       [ "$i" = 0 ] && [ "$s" = $((${#strategies[@]} - 1)) ] && [ "${BENCH_THROUGHPUT:-1}" = 1 ] && measure=1
-      run_config "$out/$(printf '%02d' "$n")" "$label" "$tree" "$inv" "${strategies[$s]}" "$measure"
+      # The Store's figures on the first inventory (of the new code, last strategy) that has Store masters.
+      measure_store=0
+      if [ -z "$store_measured" ] && [ "$label" = new ] && [ "$s" = $((${#strategies[@]} - 1)) ] && [ "${BENCH_STORE:-1}" = 1 ] &&
+         [ -n "$(ansible-inventory -i "$inv" --graph mooncake_master 2>/dev/null | grep -- '--' || true)" ]; then
+        measure_store=1 store_measured=$n
+      fi
+      run_config "$out/$(printf '%02d' "$n")" "$label" "$tree" "$inv" "${strategies[$s]}" "$measure" "$measure_store"
     done
   done
 done
@@ -153,6 +165,12 @@ done
 echo "machine: $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg); $(ansible-playbook --version 2>/dev/null | sed -n 1p)"
 rc=0
 python3 "$top/scripts/bench/summary.py" --plays "${BENCH_PLAYS:-1}" "$out"/[0-9]* || rc=$?
+if [ -n "$store_measured" ]; then
+  sed 's/^/  /' "$out/$(printf '%02d' "$store_measured")/store.log"
+  grep -q '^bench: store.sh failed' "$out/$(printf '%02d' "$store_measured")/store.log" && rc=1
+elif [ "${BENCH_STORE:-1}" = 1 ]; then
+  echo "store: not measured (no inventory of this bench has Store masters; molecule/lab/inventory has)"
+fi
 
 if [ "${BENCH_ETCD:-1}" = 1 ]; then
   for code in "${codes[@]}"; do

@@ -44,7 +44,7 @@ def report_files(report, etcd_hosts, store=None, targets=None):
     files = {
         "verify-report.txt": "\n".join(lines + report_failures(report) + list((store or {}).get("failures") or [])) + "\n",
         "verify-report.json": json.dumps(public, indent=4, sort_keys=True) + "\n",
-        "deployment.svg": deployment_svg(public, etcd_hosts),
+        "deployment.svg": deployment_svg(public, etcd_hosts, store=store),
     }
     if store:
         files["verify-store.json"] = json.dumps(store, indent=4, sort_keys=True) + "\n"

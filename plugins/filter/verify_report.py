@@ -119,19 +119,21 @@ def _etcd_endpoints(report):
     return endpoints
 
 
-def _columns(report, etcd_hosts):
-    """Hosts left to right: etcd members first, then the instance hosts; each with its etcd endpoints."""
+def _columns(report, etcd_hosts, store=None):
+    """Hosts left to right: etcd members first, then the instance hosts, then Store hosts not yet
+    shown; each with its etcd endpoints, instances and Store masters and clients."""
     columns, by_name = [], {}
+
+    def column_of(host, address=""):
+        if host not in by_name:
+            by_name[host] = {"host": host, "address": address, "etcd": [], "instances": [], "store": []}
+            columns.append(by_name[host])
+        return by_name[host]
+
     for member in etcd_hosts or []:
-        column = {"host": member["host"], "address": member.get("address", ""), "etcd": [], "instances": []}
-        columns.append(column)
-        by_name[member["host"]] = column
+        column_of(member["host"], member.get("address", ""))
     for host in report:
-        column = by_name.get(host["host"])
-        if column is None:
-            column = {"host": host["host"], "address": "", "etcd": [], "instances": []}
-            columns.append(column)
-            by_name[host["host"]] = column
+        column = column_of(host["host"])
         column["instances"] = host.get("instances") or []
         if not column["address"] and column["instances"]:
             column["address"] = column["instances"][0]["segment"].rsplit(":", 1)[0]
@@ -139,14 +141,40 @@ def _columns(report, etcd_hosts):
         address = endpoint.rsplit(":", 1)[0]
         owner = next((c for c in columns if c["address"] == address), None)
         if owner is None:  # an etcd outside the inventory
-            owner = {"host": "etcd %s" % address, "address": address, "etcd": [], "instances": []}
+            owner = {"host": "etcd %s" % address, "address": address, "etcd": [], "instances": [], "store": []}
             columns.insert(0, owner)
         owner["etcd"].append(endpoint)
     for column in columns:
         if not column["etcd"] and any(m["host"] == column["host"] for m in etcd_hosts or []):
             member = next(m for m in etcd_hosts if m["host"] == column["host"])
             column["etcd"].append(member.get("endpoint") or "%s:%s" % (column["address"], member.get("client_port", 2379)))
+    for master in (store or {}).get("masters") or []:
+        column = column_of(master["host"], master.get("address", "").rsplit(":", 1)[0])
+        column["store"].append(("master", master))
+    for client in (store or {}).get("clients") or []:
+        column_of(client["host"])["store"].append(("client", client))
     return columns
+
+
+def _store_box(kind, item):
+    """(title, detail, stroke, fill) of a Store master or client box."""
+    if kind == "client":
+        return "store client %s" % item["name"], "segment %s" % item.get("human", "?"), "#6a1b9a", "#f3e5f5"
+    if not item.get("answered", True):
+        return "Store master", "%s: /health does not answer" % item.get("address", ""), BAD_COLOR, "#ffebee"
+    role = item.get("role") or "?"
+    stroke = OK_COLOR if item.get("serving") else "#6a1b9a"
+    return "Store master (%s%s)" % (role, ", serving" if item.get("serving") else ""), "rpc %s" % item.get("address", ""), stroke, "#f3e5f5"
+
+
+def _store_legend(store):
+    """The legend line of the Store's put/get proof."""
+    objects = store.get("objects") or []
+    ok = [o for o in objects if o.get("put") and o.get("read_back")]
+    color = OK_COLOR if objects and len(ok) == len(objects) and not store.get("failures") else BAD_COLOR
+    return color, "Store (%s, %s): objects put on %s, read back on %s: %d of %d (%s), bytes compared, put %s MiB/s, get %s MiB/s" % (
+        store.get("mode"), store.get("master_server_address"), store.get("writer"), store.get("reader"), len(ok),
+        len(objects), ", ".join(o.get("human", "") for o in objects), store.get("put_mib_s"), store.get("get_mib_s"))
 
 
 def _arrow(start, end, same_column, color, dash):
@@ -163,9 +191,10 @@ def _arrow(start, end, same_column, color, dash):
             'marker-end="url(#arrow-%s)"/>' % (x1, y1, c1[0], c1[1], c2[0], c2[1], x2, y2, color, dasharray, marker))
 
 
-def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"):
-    """An SVG picture of the deployment: hosts, etcd, instances with their ports and state, transfers."""
-    columns = _columns(report, etcd_hosts)
+def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment", store=None):
+    """An SVG picture of the deployment: hosts, etcd, instances with their ports and state,
+    transfers, and the Store (masters with their role, clients with their segment, the put/get proof)."""
+    columns = _columns(report, etcd_hosts, store)
     boxes = {}  # (host, instance) -> (x, y) of the instance box
     body = []
     height = 0
@@ -187,6 +216,12 @@ def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"
                 port, entry["unit"].get("ActiveState", "?"), _mark(entry["etcd"]["ok"])), 11))
             boxes[(column["host"], entry["instance"])] = (x + 12, y)
             y += BOX_H + BOX_GAP
+        for kind, item in column["store"]:
+            heading, detail, stroke, fill = _store_box(kind, item)
+            body.append(_rect(x + 12, y, HOST_W - 24, ETCD_H, stroke, fill))
+            body.append(_text(x + 24, y + 17, heading, 12, "bold", color="#4a148c"))
+            body.append(_text(x + 24, y + 33, detail, 11))
+            y += ETCD_H + BOX_GAP
         column["height"] = y - TOP + 4
         height = max(height, column["height"])
     host_boxes = []
@@ -235,6 +270,8 @@ def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"
         MARGIN + HOST_W / 2, TOP - 30, MARGIN + HOST_W / 2 + max(len(columns) - 1, 0) * (HOST_W + HOST_GAP), TOP - 30),
         _text(MARGIN, TOP - 40, "metadata: etcd://%s (every instance registers mooncake/rpc_meta/IP:PORT)"
               % ",".join(endpoints) if endpoints else "metadata: no etcd", 11, color="#0d47a1")]
+    if store and store.get("objects") is not None:
+        legend.append(_store_legend(store))
     legend_top = TOP + height + 34
     lines = [_text(MARGIN, legend_top, "transfers (prefill -> decode: write, read back, compare)", 13, "bold")]
     for number, (color, line) in enumerate(legend or [(NONE_COLOR, "none")]):

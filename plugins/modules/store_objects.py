@@ -20,9 +20,11 @@ description:
     segments the deployment's store clients and masters pool.
   - O(mode=put) writes each object of O(objects) (content derived from its key, so a reader can
     recompute it) and returns each object's SHA-256 and the put throughput.
-  - An object of the same key already in the Store is removed first (waiting out the read lease
-    an earlier get left on it, 10 s by default), so a verification that uses the same keys every
-    run keeps exactly one copy of its objects in the Store.
+  - Each put stores its object under a key of its own, C(<key>.<run>) (RV(objects) names it), so a
+    put never meets an object of an earlier run. Such earlier copies (C(<key>.<hex>)) are removed
+    first with C(remove_by_regex); one still under the read lease of a recent get (10 s by default)
+    stays until a later run. Reusing one key was measured to fail: after the masters lost etcd and
+    re-elected, the old copy's metadata survived but its bytes read back empty for minutes.
   - O(mode=get) reads each object back, compares its size and SHA-256 with O(objects) and
     reports the get throughput. The objects stay (a get leaves a read lease that forbids removing
     them for a while).
@@ -90,7 +92,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 objects:
-  description: Each object with C(key), C(size), C(sha256) and, for C(get), C(read_size) and C(ok).
+  description: Each object with C(key) (for C(put), the run's own key it was stored under), C(size), C(sha256) and, for C(get), C(read_size) and C(ok).
   returned: always
   type: list
   elements: dict
@@ -110,13 +112,14 @@ failures:
 """
 
 import json
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 # Run by the engine's Python: one JSON document on stdout. os._exit: the client's close() waits
 # about 30 s (measured, 0.3.13.post1); exiting does not, and the Store drops the client's lease.
 CLIENT = r"""
-import hashlib, json, os, sys, time
+import hashlib, json, os, re, sys, time
 from mooncake.store import MooncakeDistributedStore
 spec = json.loads(sys.stdin.readline())
 def content(key, size):
@@ -130,13 +133,12 @@ if rc == 0:
     for obj in spec["objects"]:
         started = time.time()
         if spec["mode"] == "put":
-            data = content(obj["key"], obj["size"])
-            deadline = time.time() + spec["lease_wait"]
-            while store.is_exist(obj["key"]) == 1 and store.remove(obj["key"]) != 0 and time.time() < deadline:
-                time.sleep(0.5)
+            store.remove_by_regex("^" + re.escape(obj["key"]) + "[.][0-9a-f]+$")
+            key = "%s.%s" % (obj["key"], spec["run"])
+            data = content(key, obj["size"])
             started = time.time()
-            ok = store.put(obj["key"], data) == 0
-            result = dict(obj, sha256=hashlib.sha256(data).hexdigest(), ok=ok)
+            ok = store.put(key, data) == 0
+            result = dict(obj, key=key, sha256=hashlib.sha256(data).hexdigest(), ok=ok)
         else:
             data = store.get(obj["key"])
             digest = hashlib.sha256(data).hexdigest()
@@ -168,7 +170,8 @@ def main():
     if module.check_mode:
         module.exit_json(changed=False, objects=objects, failures=[], msg="check mode: no object was put or read")
     spec = {"mode": p["mode"], "objects": objects, "host": p["local_hostname"], "master": p["master_server_address"],
-            "metadata": p["metadata_server"], "protocol": p["protocol"], "device": p["device_name"], "lease_wait": 15}
+            "metadata": p["metadata_server"], "protocol": p["protocol"], "device": p["device_name"],
+            "run": "%x" % int(time.time() * 1e6)}
     rc, out, err = module.run_command(["timeout", str(p["timeout"]), p["python"], "-c", CLIENT],
                                       data=json.dumps(spec), binary_data=False)
     lines = [line for line in out.splitlines() if line.startswith("{")]

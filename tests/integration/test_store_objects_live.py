@@ -90,15 +90,22 @@ def test_objects_put_by_one_client_are_read_back_by_another(store, tmp_path):
     objects = [{"key": "live-4k", "size": 4096}, {"key": "live-1m", "size": MIB}, {"key": "live-8m", "size": 8 * MIB}]
     put = _run(tmp_path, mode="put", objects=objects, master_server_address=store)
     assert put["failures"] == [] and put["changed"] is False
-    assert [o["key"] for o in put["objects"]] == ["live-4k", "live-1m", "live-8m"]
+    keys = [o["key"] for o in put["objects"]]
+    assert [k.rsplit(".", 1)[0] for k in keys] == ["live-4k", "live-1m", "live-8m"] and len(set(k.rsplit(".", 1)[1] for k in keys)) == 1
     assert all(len(o["sha256"]) == 64 for o in put["objects"]) and put["throughput_mib_s"] > 0
     got = _run(tmp_path, mode="get", objects=put["objects"], master_server_address=store)
     assert got["failures"] == []
     assert [(o["read_size"], o["ok"]) for o in got["objects"]] == [(4096, True), (MIB, True), (8 * MIB, True)]
-    # The same keys again (as every verification run uses them): the old copies, still under the
-    # read lease of the get above, are replaced once it ends.
-    again = _run(tmp_path, mode="put", objects=objects[:1], master_server_address=store)
-    assert again["failures"] == [] and again["objects"][0]["sha256"] == put["objects"][0]["sha256"]
+
+
+def test_each_put_uses_its_own_key_and_removes_the_unread_copies_of_earlier_runs(store, tmp_path):
+    first = _run(tmp_path, mode="put", objects=[{"key": "live-again", "size": 4096}], master_server_address=store)
+    second = _run(tmp_path, mode="put", objects=[{"key": "live-again", "size": 4096}], master_server_address=store)
+    assert second["failures"] == [] and second["objects"][0]["key"] != first["objects"][0]["key"]
+    # The first copy was never read (no read lease): the second put removed it.
+    gone = _run(tmp_path, mode="get", objects=first["objects"], master_server_address=store)
+    assert gone["failures"] == ["%s read on %s: 0 bytes of 4096, missing or cut" % (first["objects"][0]["key"], HOST)]
+    assert _run(tmp_path, mode="get", objects=second["objects"], master_server_address=store)["failures"] == []
 
 
 def test_a_missing_object_is_reported(store, tmp_path):
@@ -110,7 +117,7 @@ def test_a_wrong_checksum_is_reported_as_differing_content(store, tmp_path):
     put = _run(tmp_path, mode="put", objects=[{"key": "live-x", "size": 4096}], master_server_address=store)
     forged = [dict(put["objects"][0], sha256="0" * 64)]
     got = _run(tmp_path, mode="get", objects=forged, master_server_address=store)
-    assert got["failures"] == ["live-x read on %s: 4096 bytes of 4096, content differs" % HOST]
+    assert got["failures"] == ["%s read on %s: 4096 bytes of 4096, content differs" % (forged[0]["key"], HOST)]
 
 
 def test_an_unreachable_master_is_a_failure_not_a_crash(tmp_path):

@@ -8,13 +8,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import json
 import os
 import subprocess
 import sys
 from xml.etree import ElementTree
 
 from ansible_collections.mooncake.deploy.plugins.filter.verify_report import FilterModule
-from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import recorded_report
+from ansible_collections.mooncake.deploy.tests.unit.instance_status_fixtures import fixture_text, recorded_report
 
 SVG = "{http://www.w3.org/2000/svg}"
 ETCD = [{"host": "etcd1", "address": "10.231.4.11"}]
@@ -67,6 +68,36 @@ def test_picture_is_well_formed_and_names_every_host_instance_and_port():
     for rect in root.iter(SVG + "rect"):
         assert int(rect.get("x")) + int(rect.get("width")) <= width
         assert int(rect.get("y")) + int(rect.get("height")) <= height
+
+
+def recorded_store():
+    return json.loads(fixture_text("verify-store-mol-lab.json"))
+
+
+def test_the_store_is_drawn_in_its_hosts_with_each_role_segment_and_the_put_get_proof():
+    root, words = texts(FILTERS["deployment_svg"](recorded_report(), ETCD, store=recorded_store()))
+    assert "Store master (leader, serving)" in words and "Store master (standby)" in words
+    assert "rpc 10.231.4.13:50051" in words and "rpc 10.231.4.12:50051" in words
+    assert words.count("store client pool") == 2 and words.count("segment 256.0 MiB") == 2
+    proof = [w for w in words if w.startswith("Store (ha, etcd://10.231.4.11:2379)")]
+    assert proof == ["Store (ha, etcd://10.231.4.11:2379): objects put on node1, read back on node2: 3 of 3 "
+                     "(4.0 KiB, 1.0 MiB, 16.0 MiB), bytes compared, put 280.1 MiB/s, get 282.0 MiB/s"]
+    # Still three hosts: the Store's parts sit inside node1 and node2, and inside the canvas.
+    assert len([r for r in root.iter(SVG + "rect") if r.get("rx") == "8"]) == 3
+    width, height = int(root.get("width")), int(root.get("height"))
+    for rect in root.iter(SVG + "rect"):
+        assert int(rect.get("x")) + int(rect.get("width")) <= width and int(rect.get("y")) + int(rect.get("height")) <= height
+
+
+def test_a_store_that_failed_is_red_and_a_silent_master_says_so():
+    store = recorded_store()
+    store["objects"][2]["read_back"] = False
+    store["failures"] = ["mooncake-verify/16777216.x read on 10.231.4.13: 0 bytes of 16777216, missing or cut"]
+    store["masters"][0] = dict(store["masters"][0], answered=False, role=None, serving=False)
+    root, words = texts(FILTERS["deployment_svg"](recorded_report(), ETCD, store=store))
+    assert "10.231.4.12:50051: /health does not answer" in words
+    proof = [t for t in root.iter(SVG + "text") if (t.text or "").startswith("Store (ha")]
+    assert len(proof) == 1 and "2 of 3" in proof[0].text and proof[0].get("fill") == "#c62828"
 
 
 def test_hosts_do_not_overlap_and_etcd_sits_in_its_own_column():
