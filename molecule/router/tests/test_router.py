@@ -154,8 +154,8 @@ def test_security_score():
 def test_bad_input_fails_before_any_change():
     pid = main_pid()
     unit = ROUTER.file("/etc/systemd/system/" + UNIT).content_string
-    rc, output, dummy = converge("-e", json.dumps({"mooncake_router_port": 40000, "mooncake_router_metrics_port": 80,
-                                               "mooncake_router_decode": []}))
+    bad = {"mooncake_router_port": 40000, "mooncake_router_metrics_port": 80, "mooncake_router_decode": []}
+    rc, output, dummy = converge("-e", json.dumps(bad))
     assert rc != 0
     assert "host router1: mooncake_router_port 40000 is inside the kernel's ephemeral port range" in output
     assert "mooncake_router_metrics_port 80 is below 1024" in output
