@@ -23,8 +23,8 @@ description:
   - Each put stores its object under a key of its own, C(<key>.<run>) (RV(objects) names it), so a
     put never meets an object of an earlier run. Such earlier copies (C(<key>.<hex>)) are removed
     first with C(remove_by_regex); one still under the read lease of a recent get (10 s by default)
-    stays until a later run. Reusing one key was measured to fail: after the masters lost etcd and
-    re-elected, the old copy's metadata survived but its bytes read back empty for minutes.
+    stays until a later run. Reusing one key was measured to fail (after the masters lost etcd and
+    re-elected, the old copy's metadata survived but its bytes read back empty for minutes).
   - O(mode=get) reads each object back, compares its size and SHA-256 with O(objects) and
     reports the get throughput. The objects stay (a get leaves a read lease that forbids removing
     them for a while).

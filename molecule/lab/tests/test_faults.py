@@ -2,8 +2,9 @@
 
 a. a foreign process on an instance's port: site.yml stops in the preflight, names port and holder
 b. an instance killed with SIGKILL: systemd restarts it, it re-registers, no stale keys
-c. etcd stopped: a restarting instance says so clearly and comes up by itself when etcd is back
-d. a lab host restarted: etcd and every instance come back by themselves
+c. etcd stopped: a restarting instance says so clearly and comes up by itself when etcd is back;
+   no Store master serves, then one does again and every object put before is readable
+d. a lab host restarted: etcd, every instance and the host's store client segment come back by themselves
 e. a play interrupted half-way: the next run converges, the one after changes nothing
 """
 
@@ -11,11 +12,13 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import yaml
 
 from labtools import (INSTANCES, IPS, LAB, REPO, etcd_keys, eventually_healthy, interrupt_site_at, lab_healthy, port_pids, recap,
                       registered_right, registration, segment, sh, site, transfer, unit, wait_for)
+from storetools import eventually, leader, masters, put_and_read_across, segments, store
 
 
 def plays_after_preflight():
@@ -90,9 +93,14 @@ def test_b_sigkill_restarts_the_instance_which_re_registers_without_stale_keys()
 
 
 def test_c_etcd_stopped_instance_waits_clearly_and_recovers_when_etcd_returns():
+    """Also the Store without etcd (the lab's only member: below quorum): its leader steps down,
+    so no master serves and /health says so on each; once etcd is back a leader serves again and
+    every object put before is readable, with nothing done by hand."""
     host, name = "node1", "decode"
+    before = put_and_read_across("c-pre", "node1", "node2")
     since = sh(host, "date +%s").stdout.strip()
     sh("etcd1", "systemctl stop mooncake-etcd.service")
+    stopped = time.time()
     try:
         sh(host, "systemctl restart --no-block mooncake-instance@%s.service" % name)
 
@@ -106,10 +114,27 @@ def test_c_etcd_stopped_instance_waits_clearly_and_recovers_when_etcd_returns():
         assert state["ActiveState"] != "active", state
         assert state["ActiveState"] in ("activating", "failed", "inactive"), state
         print("while etcd is down: %s; %s" % (state, lines[0]))
+        # Fails clearly: the leader gives up its leadership when it cannot renew it on etcd.
+
+        def none_serving():
+            health = masters()
+            return health if all(state and not state.get("service_ready") for state in health.values()) else None
+        health = wait_for("every Store master answering and none serving", none_serving, 120)
+        assert all(s.get("role") == "standby" for s in health.values()), health
+        print("Store: no master serves %.0f s after etcd stopped: %s" % (time.time() - stopped, health))
     finally:
         sh("etcd1", "systemctl start mooncake-etcd.service")
+    started = time.time()
     wait_for("%s/%s active again" % (host, name), lambda: unit(host, name)["ActiveState"] == "active", 120)
     wait_for("%s/%s registered again" % (host, name), lambda: registered_right(host, name), 30)
+    wait_for("a Store master serving again", leader, 120)
+
+    def objects_back():
+        got = store("get", "node2", {key: 0 for key in before})
+        assert {k: v["sha256"] for k, v in got.items()} == {k: v["sha256"] for k, v in before.items()}, got
+    eventually("the objects put before etcd stopped read back", objects_back, 90)
+    eventually("new objects put and read across", lambda: put_and_read_across("c-post", "node2", "node1"), 60)
+    print("Store: serving again, every earlier object readable, %.0f s after etcd was started" % (time.time() - started))
     lab_healthy()
 
 
@@ -125,12 +150,21 @@ def _restart_container(host):
 
 
 def test_d1_restarted_instance_host_brings_back_its_instances():
-    host = "node2"
+    """The host also runs a store client (its segment is mounted again) and the standby Store
+    master. Not the leader's host: with Mooncake 0.3.13.post1 the store client restarted beside the
+    leader it lost can loop on "Failed to remount segments: INVALID_PARAMS" and puts onto its
+    segment fail until it is restarted once more (measured; README of the store_client role)."""
+    leading = wait_for("a Store master leading", leader, 60)
+    host = "node1" if leading == "node2" else "node2"
     before = _restart_container(host)
     for name in INSTANCES[host]:
         wait_for("%s/%s active after the restart" % (host, name), lambda n=name: unit(host, n)["ActiveState"] == "active", 120)
         assert unit(host, name)["MainPID"] != before[name]
         wait_for("%s/%s registered" % (host, name), lambda n=name: registered_right(host, n), 60)
+    mounted = wait_for("node2's 256 MiB segment mounted on the leading master again", lambda: [
+        seg for seg, size in segments().items() if seg.startswith(IPS[host] + ":") and size == 256 << 20], 120)
+    assert len(mounted) == 1, segments()
+    eventually("objects put and read across", lambda: put_and_read_across("d1", leading, host), 60)
     lab_healthy()
 
 
@@ -147,12 +181,6 @@ def test_d2_restarted_etcd_host_brings_back_etcd_and_instances_stay_usable():
     print("instances usable again %.0f s after etcd1 was back" % took)
 
 
-# After d2 (etcd1's host restarted) the verification's fixed-key objects put on node1 read back
-# as 0 bytes on node2 for more than 2 min (3 runs of 6), while fresh keys work (test_store):
-# a known problem, see the closing note of this stop. Test e checks the instances' convergence.
-NO_STORE_CHECK = ("-e", "mooncake_verify_store=false")
-
-
 def test_e_interrupted_play_converges_on_the_next_run_and_then_changes_nothing():
     host, name = "node1", "decode"
     config = "/etc/mooncake/instances/%s.json" % name
@@ -164,12 +192,12 @@ def test_e_interrupted_play_converges_on_the_next_run_and_then_changes_nothing()
     assert interrupted, "site.yml ended before the play %r:\n%s" % (play, output)
     assert rc != 0, output
     assert sh(host, "test -e %s" % config, check=False).returncode != 0, "the interrupted run still wrote " + config
-    rc, output = site(*NO_STORE_CHECK)
+    rc, output = site()
     assert rc == 0, output
     counts = recap(output)
     assert counts[host]["changed"] > 0 and all(c["failed"] == 0 for c in counts.values()), counts
     assert sh(host, "test -s %s" % config, check=False).returncode == 0
-    rc, output = site(*NO_STORE_CHECK)
+    rc, output = site()
     assert rc == 0, output
     counts = recap(output)
     assert all(c["changed"] == 0 and c["failed"] == 0 for c in counts.values()), counts
