@@ -15,6 +15,8 @@ __metaclass__ = type
 import ipaddress
 import re
 from ansible_collections.mooncake.deploy.plugins.module_utils.instance_env import env_problems, managed_env_problems
+from ansible_collections.mooncake.deploy.plugins.module_utils.serving_plan import (
+    SERVING_KEYS, SERVING_KINDS, gpu_problems, instance_kind, kind_problems, plan_serving)
 from ansible_collections.mooncake.deploy.plugins.module_utils.unit_syntax import exec_line, parse_command
 from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip
 
@@ -28,8 +30,8 @@ KNOWN_KEYS = frozenset(
     (
         "name", "role", "port", "protocol", "device_name", "buffer_size",
         "rpc_port_range", "env", "env_override", "command", "health_url", "metadata_server",
-        "gid_index", "mtu", "master_server_address",
-    )
+        "gid_index", "mtu", "master_server_address", "kind",
+    ) + SERVING_KEYS
 )
 
 
@@ -273,6 +275,11 @@ def plan_instances(host, instances, settings):
         if unknown:
             errors.append("%s: unknown field(s) %s; known fields are %s" % (where, ", ".join(unknown), ", ".join(sorted(KNOWN_KEYS))))
 
+        kind = instance_kind(raw)
+        problems = kind_problems(raw, kind)
+        errors.extend("%s: %s" % (where, problem) for problem in problems)
+        serving = kind in SERVING_KINDS and not problems
+
         if raw.get("port") is None and port_base is not None:
             # Planned ports follow list order, like the ranges: append new instances.
             port = port_base + index * port_stride
@@ -359,6 +366,11 @@ def plan_instances(host, instances, settings):
                               % (where, health_url))
 
         metadata_server = raw.get("metadata_server", settings.get("metadata_server"))
+        if kind in SERVING_KINDS:
+            # vLLM's and SGLang's Mooncake P/D paths exchange addresses peer to peer, never through etcd.
+            if raw.get("metadata_server") not in (None, "P2PHANDSHAKE"):
+                errors.append("%s: kind %s exchanges metadata peer to peer (P2PHANDSHAKE); remove metadata_server" % (where, kind))
+            metadata_server = "P2PHANDSHAKE"
         _check_metadata_server(errors, where, metadata_server)
         endpoints = metadata_endpoints(metadata_server)
 
@@ -373,31 +385,44 @@ def plan_instances(host, instances, settings):
                 "%s: port %d is already used by %s on this host; choose another port"
                 % (where, port, reserved[port])
             )
-        plans.append(
-            {
-                "name": name,
-                "role": role,
-                "port": port,
-                "protocol": protocol,
-                "device_name": device_name,
-                "buffer_size": buffer_size,
-                "address": address,
-                "segment": "%s:%s" % (address, port),
-                "metadata_server": metadata_server,
-                "metadata_endpoints": endpoints,
-                "master_server_address": master,
-                "rpc_port_range": rpc_range,
-                "env": dict((k, _env_text(v)) for k, v in env.items()),
-                "env_override": sorted(override),
-                "command": argv,
-                "exec_start": exec_line(argv) if argv else None,
-                "health_url": health_url,
-                "gid_index": gid_index if gid_index in (None, "auto") else _int(gid_index),
-                "mtu": mtu if mtu in (None, "auto") else _int(mtu),
-            }
-        )
+        plan = {
+            "name": name,
+            "kind": kind,
+            "role": role,
+            "port": port,
+            "protocol": protocol,
+            "device_name": device_name,
+            "buffer_size": buffer_size,
+            "address": address,
+            "segment": "%s:%s" % (address, port),
+            "metadata_server": metadata_server,
+            "metadata_endpoints": endpoints,
+            "master_server_address": master,
+            "rpc_port_range": rpc_range,
+            "env": dict((k, _env_text(v)) for k, v in env.items()),
+            "env_override": sorted(override),
+            "command": argv,
+            "exec_start": exec_line(argv) if argv else None,
+            "health_url": health_url,
+            "gid_index": gid_index if gid_index in (None, "auto") else _int(gid_index),
+            "mtu": mtu if mtu in (None, "auto") else _int(mtu),
+            "ports": [port] if port_ok else [],
+            "gpus": [],
+            "bootstrap_port": None,
+            "serving_env": {},
+        }
+        if serving:
+            errors.extend("%s: %s" % (where, problem) for problem in plan_serving(raw, kind, plan, index, settings))
+            plan["exec_start"] = exec_line(plan["command"]) if plan["command"] else None
+            bootstrap = plan["bootstrap_port"]
+            if bootstrap is not None and _check_port(errors, where, "bootstrap_port", bootstrap, ephemeral):
+                plan["ports"].append(bootstrap)
+                if bootstrap in reserved:
+                    errors.append("%s: bootstrap_port %d is already used by %s on this host; choose another port" % (where, bootstrap, reserved[bootstrap]))
+        plans.append(plan)
 
     _check_collisions(errors, prefix, plans, reserved)
+    errors.extend(gpu_problems(prefix, plans))
     return plans, errors
 
 
@@ -408,8 +433,8 @@ def _check_collisions(errors, prefix, plans, reserved):
     for plan in plans:
         if plan["name"] is not None:
             by_name.setdefault(plan["name"], []).append(plan)
-        if plan["port"] is not None:
-            by_port.setdefault(plan["port"], []).append(plan)
+        for port in plan.get("ports") or ([plan["port"]] if plan["port"] is not None else []):
+            by_port.setdefault(port, []).append(plan)
     for name, same in sorted(by_name.items()):
         if len(same) > 1:
             errors.append(
@@ -432,11 +457,12 @@ def _check_collisions(errors, prefix, plans, reserved):
                     % ((prefix, a["name"]) + tuple(a["rpc_port_range"]) + (b["name"],) + tuple(b["rpc_port_range"]))
                 )
         for other in plans:
-            if other["port"] is not None and a["rpc_port_range"][0] <= other["port"] <= a["rpc_port_range"][1]:
-                errors.append(
-                    "%s: port %d of '%s' lies inside the random-port range %d-%d of '%s'"
-                    % ((prefix, other["port"], other["name"]) + tuple(a["rpc_port_range"]) + (a["name"],))
-                )
+            for port in other.get("ports") or ([other["port"]] if other["port"] is not None else []):
+                if a["rpc_port_range"][0] <= port <= a["rpc_port_range"][1]:
+                    errors.append(
+                        "%s: port %d of '%s' lies inside the random-port range %d-%d of '%s'"
+                        % ((prefix, port, other["name"]) + tuple(a["rpc_port_range"]) + (a["name"],))
+                    )
         for port, what in sorted(reserved.items()):
             if a["rpc_port_range"][0] <= port <= a["rpc_port_range"][1]:
                 errors.append(

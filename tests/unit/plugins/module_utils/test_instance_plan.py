@@ -78,6 +78,11 @@ def test_seed_case_plans_two_instances_with_their_own_segments_and_ranges():
         "health_url": None,
         "gid_index": None,
         "mtu": None,
+        "kind": "agent",
+        "ports": [15624],
+        "gpus": [],
+        "bootstrap_port": None,
+        "serving_env": {},
     }
 
 

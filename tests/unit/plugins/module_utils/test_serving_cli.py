@@ -21,6 +21,8 @@ from ansible_collections.mooncake.deploy.plugins.module_utils.serving_cli import
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "fixtures", "serving_cli")
+# vLLM's and SGLang's tables ship with the instances role, which checks instances against them.
+SHIPPED = os.path.join(os.path.dirname(FIXTURES), "..", "..", "..", "roles", "instances", "files", "serving_cli")
 
 KV_CONFIG = json.dumps({
     "kv_connector": "MooncakeConnector", "kv_role": "kv_producer",
@@ -28,7 +30,7 @@ KV_CONFIG = json.dumps({
 
 
 def fixture_path(slug, suffix=".json"):
-    found = sorted(glob.glob(os.path.join(FIXTURES, slug + "-[0-9]*" + suffix)))
+    found = sorted(glob.glob(os.path.join(FIXTURES, slug + "-[0-9]*" + suffix)) + glob.glob(os.path.join(SHIPPED, slug + "-[0-9]*" + suffix)))
     assert len(found) == 1, "one recorded version of %s expected, found %s" % (slug, found)
     return found[0]
 
