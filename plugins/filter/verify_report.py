@@ -77,7 +77,7 @@ def verify_decode_peers(hosts, hostvars):
         variables = hostvars[host]
         plans = variables.get("mooncake_instances_plan") if "mooncake_instances_plan" in variables else None
         for plan in plans or []:
-            if plan.get("role") == "decode":
+            if plan.get("role") == "decode" and plan.get("kind") not in ("vllm", "sglang"):
                 peers.append({"host": host, "name": plan["name"], "segment": plan["segment"]})
     return peers
 

@@ -30,9 +30,10 @@ def _label(host, name):
 def port_expectations(host, plans):
     """port_bindings' expect list: each instance's port free, or held by its own unit."""
     return [
-        {"port": plan["port"], "state": "available", "unit": unit_name(plan["name"]), "label": _label(host, plan["name"])}
+        {"port": port, "state": "available", "unit": unit_name(plan["name"]), "label": _label(host, plan["name"])}
         for plan in plans
-        if plan.get("name") and plan.get("port")
+        if plan.get("name")
+        for port in plan.get("ports") or ([plan["port"]] if plan.get("port") else [])
     ]
 
 

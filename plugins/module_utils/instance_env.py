@@ -26,7 +26,11 @@ MANAGED = {
     "MC_GID_INDEX": "the RDMA GID index comes from the instance's gid_index (set that field instead)",
     "MC_MTU": "the RDMA MTU comes from the instance's mtu (set that field instead)",
     "MC_DISABLE_METACACHE": "peers that restarted are reachable at once (mooncake_instances_metadata_cache)",
+    "VLLM_HOST_IP": "vLLM's engine and side channel advertise the instance's own address",
+    "VLLM_MOONCAKE_BOOTSTRAP_PORT": "the prefill's bootstrap server listens on its planned bootstrap_port, apart from other prefills",
+    "CUDA_VISIBLE_DEVICES": "the instance sees exactly its gpus, which no other instance of the host is given",
 }
+SERVING_KINDS = ("vllm", "sglang")
 
 
 def managed_env_problems(env, override):
@@ -77,12 +81,19 @@ def env_lines(plan, config_dir, engine_path, rdma_env, metadata_cache):
         if name not in override:
             managed.extend(["# " + line for line in comment] + ["%s=%s" % (name, value)])
 
-    add([], "MOONCAKE_CONFIG_PATH", "%s/%s.json" % (config_dir, plan["name"]))
+    serving = plan.get("kind") in SERVING_KINDS
+    if not serving:
+        add([], "MOONCAKE_CONFIG_PATH", "%s/%s.json" % (config_dir, plan["name"]))
     if not plan.get("command"):
         add(["The engine the agent runs (its real path): a switch to another engine restarts this instance."],
             "MOONCAKE_ENGINE", engine_path)
-    add(["Bind exactly the port in local_hostname (%s); by default the engine only uses it" % plan["port"],
-         "as a name in etcd and listens on a random port."], "MC_LEGACY_RPC_PORT_BINDING", "1")
+    if serving:
+        # vLLM and SGLang pick the engine's port in the instance's range; port is their API's.
+        for name, value in sorted((plan.get("serving_env") or {}).items()):
+            add([], name, value)
+    else:
+        add(["Bind exactly the port in local_hostname (%s); by default the engine only uses it" % plan["port"],
+             "as a name in etcd and listens on a random port."], "MC_LEGACY_RPC_PORT_BINDING", "1")
     add(["Advertise this address to peers (otherwise: the first non-loopback interface)."],
         "MC_TCP_BIND_ADDRESS", plan["address"])
     add(["This instance's own random-port range, disjoint from the other instances on the host."],

@@ -17,8 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
-from ansible_collections.mooncake.deploy.plugins.module_utils.serving_cli import argv_problems
+from ansible_collections.mooncake.deploy.plugins.module_utils.serving_cli import argv_problems, load_cli
 from ansible_collections.mooncake.deploy.plugins.module_utils.unit_syntax import env_value_problem
 
 KINDS = ("agent", "program", "vllm", "sglang")
@@ -33,6 +34,19 @@ OWN_FLAGS = {
                "--dp-size", "--data-parallel-size", "--disaggregation-mode", "--disaggregation-transfer-backend",
                "--disaggregation-ib-device", "--disaggregation-bootstrap-port", "--base-gpu-id", "--hicache-storage-backend"),
 }
+
+
+# The recorded option tables: <cli_dir>/<name>-<version>.json (roles/instances/files/serving_cli).
+TABLE_NAMES = {"vllm": "vllm-serve", "sglang": "sglang-launch_server"}
+_TABLES = {}
+
+
+def option_table(cli_dir, kind, version):
+    """The recorded option table of kind's program at version, None when none is recorded."""
+    path = os.path.join(cli_dir, "%s-%s.json" % (TABLE_NAMES[kind], version))
+    if path not in _TABLES:
+        _TABLES[path] = load_cli(path) if os.path.isfile(path) else None
+    return _TABLES[path]
 
 
 def instance_kind(raw):
@@ -160,7 +174,8 @@ def plan_serving(raw, kind, plan, index, settings):
     """Fill the serving fields of ``plan`` (an instance's plan with name, role, port, address,
     protocol, device_name) for kind vllm or sglang. Returns the problems, each a sentence.
 
-    settings: ``serving`` {kind: {program: [words], version, cli: option table or None}},
+    settings: ``serving`` {kind: {program: [words], version, cli: option table, or cli_dir: where the
+    recorded tables are}},
     ``bootstrap_port_base`` (the first prefill's bootstrap port when it gives none)."""
     problems = []
     stack = (settings.get("serving") or {}).get(kind) or {}
@@ -180,6 +195,9 @@ def plan_serving(raw, kind, plan, index, settings):
     if not isinstance(store, bool):
         problems.append("store must be true or false, got %r" % (store,))
         store = False
+    if store and not settings.get("master_server_address"):
+        problems.append("store: true needs a Mooncake Store master (hosts in the group mooncake_master, or "
+                        "mooncake_instances_master_server_address)")
     if kind == "vllm" and store:
         problems.append("store: true is for kind sglang (HiCache); vLLM's MooncakeStoreConnector needs a MultiConnector "
                         "beside MooncakeConnector, which this version does not write - use extra_args")
@@ -203,6 +221,8 @@ def plan_serving(raw, kind, plan, index, settings):
     else:
         args, extra, env = _sglang(plan, model, sizes, bootstrap, extra, store)
     cli = stack.get("cli")
+    if cli is None and stack.get("cli_dir"):
+        cli = option_table(stack["cli_dir"], kind, stack.get("version"))
     if not cli:
         problems.append("no option table is recorded for %s %s, so its arguments cannot be checked; record one with "
                         "scripts/record_serving_cli.py into roles/instances/files/serving_cli/, or pin a recorded version "

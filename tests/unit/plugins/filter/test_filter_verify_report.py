@@ -158,6 +158,9 @@ def test_decode_peers_and_the_report_come_from_every_host_of_the_play():
                 "node2": {}}
     assert FILTERS["verify_decode_peers"](["node1", "node2"], hostvars) == [
         {"host": "node1", "name": "decode", "segment": "10.231.4.12:15625"}]
+    # A vLLM or SGLang decode instance is never written into: its buffers are the model's KV cache.
+    serving = [dict(PLANS["node1"][1], kind="vllm")]
+    assert FILTERS["verify_decode_peers"](["node1"], {"node1": {"mooncake_instances_plan": serving}}) == []
     assert FILTERS["verify_collect"](["node1", "node2"], hostvars, "status") == [
         {"host": "node1", "instances": [{"instance": "x"}], "failures": ["f"]},
         {"host": "node2", "instances": [], "failures": []}]

@@ -26,13 +26,12 @@ SGLANG = ["/opt/sglang/bin/python"]
 @pytest.fixture(scope="module")
 def settings():
     return {
-        "address": ADDRESS, "metadata_server": "P2PHANDSHAKE", "buffer_size": 1 << 28,
+        "address": ADDRESS, "metadata_server": "P2PHANDSHAKE", "buffer_size": 1 << 28, "master_server_address": "etcd://10.231.0.11:2379",
         "range_base": 20000, "range_size": 100, "port_base": 8100, "port_stride": 1,
         "reserved_ports": {"2379": "etcd (client)"}, "ephemeral_range": [32768, 60999], "bootstrap_port_base": 8998,
         "serving": {
             "vllm": {"program": VLLM, "version": "0.34.0", "cli": load_cli(os.path.join(TABLES, "vllm-serve-0.34.0.json"))},
-            "sglang": {"program": SGLANG, "version": "0.5.23",
-                       "cli": load_cli(os.path.join(TABLES, "sglang-launch_server-0.5.23.json"))},
+            "sglang": {"program": SGLANG, "version": "0.5.23", "cli_dir": TABLES},
         },
     }
 
@@ -140,13 +139,28 @@ def test_bad_serving_fields_each_get_a_clear_message(settings, change, message):
     assert any(message in e for e in errors), errors
 
 
+def test_hicache_without_a_store_master_is_refused(settings):
+    _plans, errors = plan(dict(settings, master_server_address=""), [{"name": "d", "kind": "sglang", "role": "decode", "model": "m",
+                                                                      "gpus": [0], "store": True}])
+    assert errors == ["host gpu1, instance 'd': store: true needs a Mooncake Store master (hosts in the group mooncake_master, "
+                      "or mooncake_instances_master_server_address)"]
+
+
+def test_the_preflight_expects_the_api_and_the_bootstrap_port_free_or_held_by_the_instance(settings):
+    from ansible_collections.mooncake.deploy.plugins.module_utils.instance_checks import port_expectations
+    expected = port_expectations("gpu1", ok_plans(settings, PD))
+    assert [(e["port"], e["unit"]) for e in expected] == [(8100, "mooncake-instance@prefill.service"),
+                                                           (8998, "mooncake-instance@prefill.service"),
+                                                           (8101, "mooncake-instance@decode.service")]
+
+
 def test_serving_fields_on_an_agent_instance_are_refused(settings):
     _plans, errors = plan(settings, [{"name": "a", "port": 15624, "model": "m", "gpus": [0]}])
     assert errors == ["host gpu1, instance 'a': gpus, model apply to kind vllm or sglang only (this instance is kind agent)"]
 
 
 def test_no_recorded_option_table_is_a_clear_error(settings):
-    other = dict(settings, serving=dict(settings["serving"], vllm={"program": VLLM, "version": "0.99.0", "cli": None}))
+    other = dict(settings, serving=dict(settings["serving"], vllm={"program": VLLM, "version": "0.99.0", "cli_dir": TABLES}))
     _plans, errors = plan(other, [PD[0]])
     assert errors == ["host gpu1, instance 'prefill': no option table is recorded for vLLM 0.99.0, so its arguments cannot be checked; "
                       "record one with scripts/record_serving_cli.py into roles/instances/files/serving_cli/, or pin a recorded version "
