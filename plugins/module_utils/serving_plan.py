@@ -36,6 +36,42 @@ OWN_FLAGS = {
 }
 
 
+# The engine wheel each pinned serving version imports (measured from their packages: both are
+# CUDA 13 builds, torch 2.14.x+cu130, so only the cuda13 engine build loads beside them;
+# tests/unit/fixtures/serving_cli/README.md). Versions not listed are not judged.
+STACK_ENGINES = {
+    ("vllm", "0.34.0"): ("cuda13", "0.3.14"),
+    ("sglang", "0.5.23"): ("cuda13", "0.3.14"),
+}
+
+
+def _version_tuple(text):
+    parts = []
+    for part in str(text).replace(".post", ".").split("."):
+        digits = "".join(c for c in part if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def engine_problems(kind, version, engine):
+    """Why the engine the inventory declares ({variant, version}) cannot load beside kind's version."""
+    wanted = STACK_ENGINES.get((kind, str(version)))
+    if not wanted or not engine or not engine.get("variant"):
+        return []
+    variant, minimum = wanted
+    name = {"vllm": "vLLM", "sglang": "SGLang"}[kind]
+    problems = []
+    if engine["variant"] != variant:
+        problems.append("%s %s is a CUDA 13 build: the Mooncake engine beside it must be the %s build "
+                        "(mooncake-transfer-engine-%s >= %s), not %s; set mooncake_transfer_engine_variant: %s "
+                        "(or mooncake_instances_serving_engine to what the program's environment holds)"
+                        % (name, version, variant, variant, minimum, engine["variant"], variant))
+    elif engine.get("version") and _version_tuple(engine["version"]) < _version_tuple(minimum):
+        problems.append("%s %s wants mooncake-transfer-engine-%s %s or newer, the inventory pins %s"
+                        % (name, version, variant, minimum, engine["version"]))
+    return problems
+
+
 # The recorded option tables: <cli_dir>/<name>-<version>.json (roles/instances/files/serving_cli).
 TABLE_NAMES = {"vllm": "vllm-serve", "sglang": "sglang-launch_server"}
 _TABLES = {}
@@ -220,6 +256,7 @@ def plan_serving(raw, kind, plan, index, settings):
         args, extra, env = _vllm(plan, model, sizes, bootstrap, extra)
     else:
         args, extra, env = _sglang(plan, model, sizes, bootstrap, extra, store)
+    problems.extend(engine_problems(kind, stack.get("version"), settings.get("engine")))
     cli = stack.get("cli")
     if cli is None and stack.get("cli_dir"):
         cli = option_table(stack["cli_dir"], kind, stack.get("version"))

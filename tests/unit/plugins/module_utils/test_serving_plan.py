@@ -154,6 +154,22 @@ def test_the_preflight_expects_the_api_and_the_bootstrap_port_free_or_held_by_th
                                                            (8101, "mooncake-instance@decode.service")]
 
 
+@pytest.mark.parametrize("engine, message", [
+    ({"variant": "cuda13", "version": "0.3.14"}, None),
+    ({"variant": "", "version": ""}, None),
+    ({"variant": "non-cuda", "version": "0.3.13.post1"}, "vLLM 0.34.0 is a CUDA 13 build: the Mooncake engine beside it must be the "
+     "cuda13 build (mooncake-transfer-engine-cuda13 >= 0.3.14), not non-cuda"),
+    ({"variant": "cuda12", "version": "0.3.14"}, "must be the cuda13 build"),
+    ({"variant": "cuda13", "version": "0.3.13.post1"}, "vLLM 0.34.0 wants mooncake-transfer-engine-cuda13 0.3.14 or newer, the inventory pins 0.3.13.post1"),
+])
+def test_the_engine_build_must_be_the_one_the_serving_stack_loads(settings, engine, message):
+    _plans, errors = plan(dict(settings, engine=engine), [PD[0]])
+    if message is None:
+        assert errors == []
+    else:
+        assert len(errors) == 1 and message in errors[0], errors
+
+
 def test_serving_fields_on_an_agent_instance_are_refused(settings):
     _plans, errors = plan(settings, [{"name": "a", "port": 15624, "model": "m", "gpus": [0]}])
     assert errors == ["host gpu1, instance 'a': gpus, model apply to kind vllm or sglang only (this instance is kind agent)"]
