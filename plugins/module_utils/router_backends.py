@@ -3,9 +3,11 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The P/D router in front of the serving instances: its backends and its checked command line.
 
-``router_backends`` reads the inventory (the hosts of a group, each with ``mooncake_instances``
-items that carry ``kind: vllm|sglang``, ``role: prefill|decode``, ``api_port`` and, for a
-prefill, ``bootstrap_port``) and returns the router's prefill and decode lists.
+``router_backends`` reads the serving instances of a group's hosts - the instances role's
+published plan ``mooncake_instances_plan`` when the host has it, else the raw
+``mooncake_instances`` items (``kind: vllm|sglang``, ``role: prefill|decode``, ``port``, the
+API port, and for a prefill ``bootstrap_port``) - and returns the router's prefill and decode
+lists.
 ``plan_router`` checks the router's own settings and those lists (every problem at once, naming
 host, field and fix) and returns the argument list of ``vllm-router`` or SGLang's
 ``sglang_router.launch_router``, the unit's ``ExecStart=`` value and the port expectations of
@@ -43,23 +45,44 @@ MANAGED_FLAGS = (
 )
 
 
+def _port(value):
+    port = _int(value)
+    return port if port is not None and 1 <= port <= 65535 else None
+
+
 def router_backends(hosts, hostvars, kind=None):
     """``{'prefill': [...], 'decode': [...], 'errors': [...]}`` from the inventory.
 
-    Each host of ``hosts`` contributes the items of its ``mooncake_instances`` that have a
-    ``kind`` (vllm or sglang) and a ``role`` of prefill or decode; its address is
-    ``mooncake_instances_address``, else ``ansible_host``, else the host's name. Items without a
-    kind (transfer-engine agents) are not serving instances and are left out; with ``kind``
-    given, so are the instances of the other kind (``plan_router`` reports them)."""
+    Each host of ``hosts`` contributes its serving instances: items of ``kind`` vllm or sglang
+    with a ``role`` of prefill or decode.
+
+    - When the host has the fact ``mooncake_instances_plan`` (published by the instances role's
+      ``plan``/``validate`` entry points, which site.yml's preflight runs on every instance host
+      first), its planned items are read: ``kind``, ``role``, ``address``, ``port`` (the API
+      port, planned from ``mooncake_instances_port_base`` when the inventory gave none) and
+      ``bootstrap_port`` (planned from ``mooncake_instances_bootstrap_port_base``). Nothing is
+      computed here: the plan is what the instances role deploys.
+    - Otherwise the raw ``mooncake_instances`` items are read with the same fields, ``port``
+      and ``bootstrap_port`` as the inventory gives them, at the host's
+      ``mooncake_instances_address``, else ``ansible_host``, else its name. An item without
+      them is an error: give them in the inventory, or plan the instances first.
+
+    Items of kind agent or program (or without a kind: transfer-engine agents) are not serving
+    instances and are left out; with ``kind`` given, so are the instances of the other kind
+    (``plan_router`` reports them)."""
     prefill, decode, errors = [], [], []
     for host in hosts or []:
         variables = hostvars.get(host) or {}
-        address = variables.get("mooncake_instances_address") or variables.get("ansible_host") or host
-        instances = variables.get("mooncake_instances") or []
+        planned = variables.get("mooncake_instances_plan")
+        if isinstance(planned, list):
+            instances, from_plan = planned, True
+        else:
+            instances, from_plan = variables.get("mooncake_instances") or [], False
         if not isinstance(instances, list):
             continue
+        host_address = variables.get("mooncake_instances_address") or variables.get("ansible_host") or host
         for index, item in enumerate(instances):
-            if not isinstance(item, dict) or item.get("kind") in (None, ""):
+            if not isinstance(item, dict) or item.get("kind") in (None, "", "agent", "program"):
                 continue
             name = item.get("name") or "mooncake_instances[%d]" % index
             where = "host %s, instance '%s'" % (host, name)
@@ -69,12 +92,15 @@ def router_backends(hosts, hostvars, kind=None):
                 continue
             if item.get("role") not in ROLES:
                 continue
-            api_port = _int(item.get("api_port"))
-            if api_port is None or not 1 <= api_port <= 65535:
+            address = (item.get("address") if from_plan else None) or host_address
+            hint = ("the instances role planned none (its plan has errors: run it to see them)" if from_plan else
+                    "give port in this host's mooncake_instances, or run the instances role's plan first "
+                    "(tasks_from: plan or validate; site.yml's preflight does) so the router reads the planned one")
+            api_port = _port(item.get("port"))
+            if api_port is None:
                 errors.append(
-                    "%s: a %s %s instance needs api_port, the port its OpenAI-compatible server listens on "
-                    "(got %r); set api_port so the router can send it requests"
-                    % (where, item["kind"], item["role"], item.get("api_port"))
+                    "%s: a %s %s instance needs port, the port its OpenAI-compatible API server listens on "
+                    "(got %r); %s" % (where, item["kind"], item["role"], item.get("port"), hint)
                 )
                 continue
             entry = {
@@ -84,12 +110,13 @@ def router_backends(hosts, hostvars, kind=None):
                 "kind": item["kind"],
             }
             if item["role"] == "prefill":
-                bootstrap = _int(item.get("bootstrap_port"))
-                if bootstrap is None or not 1 <= bootstrap <= 65535:
+                bootstrap = _port(item.get("bootstrap_port"))
+                if bootstrap is None:
                     errors.append(
                         "%s: a %s prefill instance needs bootstrap_port, the port of its KV bootstrap server "
-                        "(vLLM: VLLM_MOONCAKE_BOOTSTRAP_PORT, SGLang: --disaggregation-bootstrap-port; got %r); "
-                        "without it decode cannot find the prefill's KV cache" % (where, item["kind"], item.get("bootstrap_port"))
+                        "(vLLM: VLLM_MOONCAKE_BOOTSTRAP_PORT, SGLang: --disaggregation-bootstrap-port; got %r), "
+                        "without which decode cannot find the prefill's KV cache; %s"
+                        % (where, item["kind"], item.get("bootstrap_port"), hint.replace("give port", "give bootstrap_port"))
                     )
                     continue
                 entry["bootstrap_port"] = bootstrap
@@ -214,12 +241,12 @@ def plan_router(host, settings, prefill, decode):
     errors += prefill_errors + decode_errors
     if isinstance(prefill, list) and not prefill:
         errors.append("%s: mooncake_router_prefill is empty; a P/D router needs at least one prefill instance (give hosts "
-                      "of mooncake_router_backend_group prefill instances with kind %s, api_port and bootstrap_port - instances "
-                      "of another kind are left out - or set mooncake_router_prefill)" % (where, kind))
+                      "of mooncake_router_backend_group prefill instances with kind %s - instances of another kind are left "
+                      "out - or set mooncake_router_prefill)" % (where, kind))
     if isinstance(decode, list) and not decode:
         errors.append("%s: mooncake_router_decode is empty; a P/D router needs at least one decode instance (give hosts "
-                      "of mooncake_router_backend_group decode instances with kind %s and api_port - instances of another "
-                      "kind are left out - or set mooncake_router_decode)" % (where, kind))
+                      "of mooncake_router_backend_group decode instances with kind %s - instances of another kind are left "
+                      "out - or set mooncake_router_decode)" % (where, kind))
 
     extra = settings.get("extra_args") or []
     if not isinstance(extra, list) or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in extra):

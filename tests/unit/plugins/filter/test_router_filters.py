@@ -11,8 +11,8 @@ from ansible_collections.mooncake.deploy.plugins.filter.router_backends import F
 
 FILTERS = FilterModule().filters()
 HOSTVARS = {"gpu1": {"ansible_host": "10.0.0.1", "mooncake_instances": [
-    {"name": "p", "kind": "vllm", "role": "prefill", "api_port": 8010, "bootstrap_port": 8998},
-    {"name": "d", "kind": "vllm", "role": "decode", "api_port": 8020},
+    {"name": "p", "kind": "vllm", "role": "prefill", "port": 8010, "bootstrap_port": 8998},
+    {"name": "d", "kind": "vllm", "role": "decode", "port": 8020},
 ]}}
 SETTINGS = {"kind": "vllm", "venv": "/v", "address": "10.0.0.1", "port": 30000, "metrics_address": "127.0.0.1",
             "metrics_port": 29000, "startup_timeout": 60}
@@ -27,6 +27,18 @@ def test_inventory_to_plan():
     plan = FILTERS["router_plan"](SETTINGS, "gpu1", backends["prefill"], backends["decode"])
     assert plan["errors"] == []
     assert plan["argv"][-5:] == ["--prefill", "http://10.0.0.1:8010", "8998", "--decode", "http://10.0.0.1:8020"]
+
+
+def test_published_plan_to_plan():
+    hostvars = dict(HOSTVARS)
+    hostvars["gpu1"] = dict(HOSTVARS["gpu1"], mooncake_instances_plan=[
+        {"name": "p", "kind": "vllm", "role": "prefill", "address": "10.0.0.1", "port": 15624, "bootstrap_port": 8998},
+        {"name": "d", "kind": "vllm", "role": "decode", "address": "10.0.0.1", "port": 15625, "bootstrap_port": None},
+    ])
+    backends = FILTERS["router_backends"](["gpu1"], hostvars, "vllm")
+    plan = FILTERS["router_plan"](SETTINGS, "gpu1", backends["prefill"], backends["decode"])
+    assert plan["errors"] == []
+    assert plan["argv"][-5:] == ["--prefill", "http://10.0.0.1:15624", "8998", "--decode", "http://10.0.0.1:15625"]
 
 
 def test_port_results_join_the_errors():

@@ -21,7 +21,7 @@ HOSTVARS = {
     "gpu1": {
         "ansible_host": "10.0.0.1",
         "mooncake_instances": [
-            {"name": "prefill", "kind": "vllm", "role": "prefill", "api_port": 8010, "bootstrap_port": 8998},
+            {"name": "prefill", "kind": "vllm", "role": "prefill", "port": 8010, "bootstrap_port": 8998},
             {"name": "agent", "role": "prefill", "port": 15624},
         ],
     },
@@ -29,8 +29,8 @@ HOSTVARS = {
         "ansible_host": "10.0.0.2",
         "mooncake_instances_address": "192.168.0.2",
         "mooncake_instances": [
-            {"name": "decode", "kind": "vllm", "role": "decode", "api_port": "8020"},
-            {"name": "sg-decode", "kind": "sglang", "role": "decode", "api_port": 30000},
+            {"name": "decode", "kind": "vllm", "role": "decode", "port": "8020"},
+            {"name": "sg-decode", "kind": "sglang", "role": "decode", "port": 30000},
         ],
     },
     "etcd1": {"ansible_host": "10.0.0.9"},
@@ -67,23 +67,76 @@ def test_backends_of_one_kind():
 
 
 def test_ipv6_address_in_brackets():
-    hostvars = {"h": {"ansible_host": "fd00::1", "mooncake_instances": [{"name": "d", "kind": "vllm", "role": "decode", "api_port": 8020}]}}
+    hostvars = {"h": {"ansible_host": "fd00::1", "mooncake_instances": [{"name": "d", "kind": "vllm", "role": "decode", "port": 8020}]}}
     assert router_backends(["h"], hostvars)["decode"][0]["url"] == "http://[fd00::1]:8020"
 
 
-def test_missing_api_port_and_bootstrap_port_name_host_and_instance():
+def test_missing_port_and_bootstrap_port_name_host_and_instance():
     hostvars = {"gpu3": {"ansible_host": "10.0.0.3", "mooncake_instances": [
-        {"name": "p", "kind": "vllm", "role": "prefill", "api_port": 8010},
+        {"name": "p", "kind": "vllm", "role": "prefill", "port": 8010},
         {"name": "d", "kind": "sglang", "role": "decode"},
-        {"name": "x", "kind": "trtllm", "role": "decode", "api_port": 1},
+        {"name": "x", "kind": "trtllm", "role": "decode", "port": 1},
+        {"name": "a", "kind": "agent", "role": "decode"},
     ]}}
     backends = router_backends(["gpu3"], hostvars)
     assert backends["prefill"] == [] and backends["decode"] == []
     errors = backends["errors"]
     assert len(errors) == 3
     assert errors[0].startswith("host gpu3, instance 'p': a vllm prefill instance needs bootstrap_port")
-    assert errors[1].startswith("host gpu3, instance 'd': a sglang decode instance needs api_port")
+    assert "give bootstrap_port in this host's mooncake_instances, or run the instances role's plan first" in errors[0]
+    assert errors[1].startswith("host gpu3, instance 'd': a sglang decode instance needs port, the port its OpenAI-compatible")
+    assert "give port in this host's mooncake_instances, or run the instances role's plan first" in errors[1]
+    assert "site.yml's preflight does" in errors[1]
     assert errors[2].startswith("host gpu3, instance 'x': kind 'trtllm'")
+
+
+def test_api_port_is_not_read_any_more():
+    # The instances role refuses api_port (unknown field): the API port is port.
+    hostvars = {"h": {"ansible_host": "10.0.0.3", "mooncake_instances": [
+        {"name": "d", "kind": "vllm", "role": "decode", "api_port": 8020}]}}
+    backends = router_backends(["h"], hostvars)
+    assert backends["decode"] == []
+    assert "needs port" in backends["errors"][0] and "(got None)" in backends["errors"][0]
+
+
+def test_the_published_plan_is_preferred():
+    # The instances role's plan (mooncake_instances_plan) carries the planned ports and the
+    # address the instances bind; the raw items (no ports here: planned from the bases) are not read.
+    hostvars = {"gpu1": {
+        "ansible_host": "10.0.0.1",
+        "mooncake_instances": [
+            {"name": "prefill", "kind": "vllm", "role": "prefill", "model": "m", "gpus": [0]},
+            {"name": "decode", "kind": "vllm", "role": "decode", "model": "m", "gpus": [1]},
+        ],
+        "mooncake_instances_plan": [
+            {"name": "agent", "kind": "agent", "role": "other", "address": "10.1.0.1", "port": 15624, "bootstrap_port": None},
+            {"name": "prefill", "kind": "vllm", "role": "prefill", "address": "10.1.0.1", "port": 15625,
+             "bootstrap_port": 8999, "command": ["/opt/vllm/bin/vllm", "serve", "m"]},
+            {"name": "decode", "kind": "vllm", "role": "decode", "address": "10.1.0.1", "port": 15626,
+             "bootstrap_port": None, "command": ["/opt/vllm/bin/vllm", "serve", "m"]},
+        ],
+    }}
+    backends = router_backends(["gpu1"], hostvars, "vllm")
+    assert backends["errors"] == []
+    assert backends["prefill"] == [
+        {"url": "http://10.1.0.1:15625", "bootstrap_port": 8999, "host": "gpu1", "instance": "prefill", "kind": "vllm"}]
+    assert backends["decode"] == [{"url": "http://10.1.0.1:15626", "host": "gpu1", "instance": "decode", "kind": "vllm"}]
+
+
+def test_a_plan_without_ports_is_an_error_naming_the_plan():
+    hostvars = {"gpu1": {"ansible_host": "10.0.0.1", "mooncake_instances_plan": [
+        {"name": "prefill", "kind": "vllm", "role": "prefill", "address": "10.0.0.1", "port": None, "bootstrap_port": None}]}}
+    errors = router_backends(["gpu1"], hostvars)["errors"]
+    assert len(errors) == 1 and "the instances role planned none" in errors[0]
+
+
+def test_hosts_with_and_without_a_plan_mix():
+    hostvars = dict(HOSTVARS, gpu2={"ansible_host": "10.0.0.2", "mooncake_instances_plan": [
+        {"name": "decode", "kind": "vllm", "role": "decode", "address": "10.0.0.2", "port": 15624, "bootstrap_port": None}]})
+    backends = router_backends(["gpu1", "gpu2"], hostvars, "vllm")
+    assert backends["errors"] == []
+    assert [b["url"] for b in backends["prefill"]] == ["http://10.0.0.1:8010"]
+    assert [b["url"] for b in backends["decode"]] == ["http://10.0.0.2:15624"]
 
 
 def test_vllm_command_line():
