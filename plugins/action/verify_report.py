@@ -18,6 +18,7 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible_collections.mooncake.deploy.plugins.filter.verify_report import deployment_svg, verify_table
+from ansible_collections.mooncake.deploy.plugins.module_utils.socket_report import socket_lines
 from ansible_collections.mooncake.deploy.plugins.module_utils.store_verify import store_lines
 
 ARGUMENT_SPEC = dict(
@@ -26,6 +27,7 @@ ARGUMENT_SPEC = dict(
     etcd_hosts=dict(type="list", elements="dict", default=[]),
     store=dict(type="dict", default={}),
     prometheus_targets=dict(type="list", elements="dict", default=[]),
+    sockets=dict(type="list", elements="dict", default=[]),
 )
 
 
@@ -37,9 +39,10 @@ def report_failures(report):
     return failures
 
 
-def report_files(report, etcd_hosts, store=None, targets=None):
-    """{file name: content} of the report (the Store's section in verify-store.json, when given)."""
-    lines = verify_table(report) + store_lines(store)
+def report_files(report, etcd_hosts, store=None, targets=None, sockets=None):
+    """{file name: content} of the report (the Store's section in verify-store.json and the
+    listening sockets in verify-sockets.json, when given)."""
+    lines = verify_table(report) + store_lines(store) + socket_lines(sockets)
     public = [{"host": host["host"], "instances": host.get("instances") or []} for host in report]
     files = {
         "verify-report.txt": "\n".join(lines + report_failures(report) + list((store or {}).get("failures") or [])) + "\n",
@@ -50,6 +53,8 @@ def report_files(report, etcd_hosts, store=None, targets=None):
         files["verify-store.json"] = json.dumps(store, indent=4, sort_keys=True) + "\n"
     if targets:
         files["prometheus-targets.json"] = json.dumps(targets, indent=2) + "\n"
+    if sockets:
+        files["verify-sockets.json"] = json.dumps(sockets, indent=4, sort_keys=True) + "\n"
     return lines, files
 
 
@@ -76,7 +81,7 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         dest = args["dest"]
-        lines, files = report_files(args["report"], args["etcd_hosts"], args["store"], args["prometheus_targets"])
+        lines, files = report_files(args["report"], args["etcd_hosts"], args["store"], args["prometheus_targets"], args["sockets"])
         try:
             if not os.path.isdir(dest):
                 os.makedirs(dest, 0o755)

@@ -14,6 +14,8 @@ __metaclass__ = type
 
 from xml.sax.saxutils import escape
 
+from ansible_collections.mooncake.deploy.plugins.module_utils.socket_report import socket_report
+
 TABLE_FORMAT = "%-10s %-10s %-8s %-21s %-8s %-6s %-5s %s"
 MIB = 1 << 20
 
@@ -90,6 +92,21 @@ def verify_collect(hosts, hostvars, key):
         status = (variables.get(key) if key in variables else None) or {}
         report.append({"host": host, "instances": status.get("instances") or [], "failures": status.get("failures") or []})
     return report
+
+
+def verify_sockets(hosts, hostvars, key, covered_key="mooncake_firewall_covered_ports"):
+    """Per host, the listening sockets of the collection's units (port_bindings' listeners in the
+    registered result ``key``), each flagged when anyone on the network reaches it: the ports the
+    collection's firewall filters on the host are read from ``covered_key``."""
+    reports = []
+    for host in hosts or []:
+        variables = hostvars[host]
+        result = (variables.get(key) if key in variables else None) or {}
+        if "listeners" not in result:  # not listed (skipped, or not a host of the deployment)
+            continue
+        covered = (variables.get(covered_key) if covered_key in variables else None) or []
+        reports.append(socket_report(host, result.get("listeners") or [], covered))
+    return reports
 
 
 def _text(x, y, content, size=12, weight="normal", anchor="start", color="#212121"):
@@ -302,4 +319,5 @@ class FilterModule(object):
             "verify_targets": verify_targets,
             "verify_decode_peers": verify_decode_peers,
             "verify_collect": verify_collect,
+            "verify_sockets": verify_sockets,
         }

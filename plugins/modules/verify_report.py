@@ -58,6 +58,15 @@ options:
     type: list
     elements: dict
     default: []
+  sockets:
+    description:
+      - Per host, the listening sockets of the collection's units (filter
+        C(mooncake.deploy.verify_sockets)), each flagged when any host of the network reaches it;
+        listed in the text report and written to C(verify-sockets.json). Flags are findings, not
+        failures.
+    type: list
+    elements: dict
+    default: []
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow

@@ -132,7 +132,7 @@ def test_one_host_with_etcd_and_instances_and_odd_names():
 
 
 def test_filter_docs_render():
-    for name in ("verify_table", "deployment_svg", "verify_targets", "verify_decode_peers", "verify_collect"):
+    for name in ("verify_table", "deployment_svg", "verify_targets", "verify_decode_peers", "verify_collect", "verify_sockets"):
         run = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "-t", "filter",
                               "mooncake.deploy." + name], capture_output=True, text=True, check=False)
         assert run.returncode == 0 and name in run.stdout, run.stderr
@@ -174,3 +174,13 @@ def test_an_etcd_member_without_registrations_is_drawn_at_its_own_client_port():
     member = {"host": "etcd1", "address": "10.231.4.11", "endpoint": "10.231.4.11:3379", "client_port": 3379}
     _root, words = texts(FILTERS["deployment_svg"](report, [member]))
     assert "client 10.231.4.11:3379" in words and "client 10.231.4.11:2379" not in words
+
+
+def test_sockets_are_listed_for_the_hosts_that_listed_them_flagged_unless_the_firewall_covers_their_port():
+    listeners = [{"address": "0.0.0.0", "port": 2379, "protocol": "tcp", "process": {"unit": "mooncake-etcd.service", "name": "etcd"}},
+                 {"address": "0.0.0.0", "port": 22, "protocol": "tcp", "process": {"unit": "ssh.service", "name": "sshd"}}]
+    hostvars = {"etcd1": {"listening": {"listeners": listeners}},
+                "node1": {"listening": {"listeners": listeners}, "mooncake_firewall_covered_ports": [[2379, 2380]]},
+                "other": {"listening": {"skipped": True}}}
+    reports = FILTERS["verify_sockets"](["etcd1", "node1", "other"], hostvars, "listening")
+    assert [(r["host"], r["exposed"], [s["port"] for s in r["sockets"]]) for r in reports] == [("etcd1", 1, [2379]), ("node1", 0, [2379])]
