@@ -418,7 +418,8 @@ def plan_instances(host, instances, settings):
             if bootstrap is not None and _check_port(errors, where, "bootstrap_port", bootstrap, ephemeral):
                 plan["ports"].append(bootstrap)
                 if bootstrap in reserved:
-                    errors.append("%s: bootstrap_port %d is already used by %s on this host; choose another port" % (where, bootstrap, reserved[bootstrap]))
+                    errors.append("%s: bootstrap_port %s is already used by %s on this host; choose another port"
+                                  % (where, bootstrap, reserved[bootstrap]))
         plans.append(plan)
 
     _check_collisions(errors, prefix, plans, reserved)
