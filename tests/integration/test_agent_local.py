@@ -99,7 +99,7 @@ def etcd(python, ports, tmp_path_factory):
 class Agent:
     """One `serve` subprocess with its own config, socket and port range."""
 
-    def __init__(self, python, etcd_port, ports, workdir, name, wait=True):
+    def __init__(self, python, etcd_port, ports, workdir, name, wait=True, metadata_server=None):
         self.python = python
         self.port = free_block(1, ports)[0]
         self.segment = f"{HOST}:{self.port}"
@@ -109,7 +109,7 @@ class Agent:
         config = self.config = workdir / f"{name}.json"
         config.write_text(json.dumps({
             "local_hostname": self.segment,
-            "metadata_server": f"etcd://{HOST}:{etcd_port}",
+            "metadata_server": metadata_server or f"etcd://{HOST}:{etcd_port}",
             "protocol": "tcp", "device_name": "", "buffer_size": BUFFER_SIZE,
             "control_socket": self.socket, "name": name}))
         env = dict(os.environ, MC_LEGACY_RPC_PORT_BINDING="1",
@@ -287,3 +287,30 @@ def test_waits_for_etcd_then_starts(python, ports, tmp_path):
             assert stop(agent.proc) == 0, agent.log.read_text()
     finally:
         stop(agent.proc)
+
+
+def test_agents_on_p2phandshake_transfer_without_any_etcd_at_the_engines_own_rpc_port(python, ports, tmp_path):
+    """metadata_server P2PHANDSHAKE (what vLLM and SGLang use): no etcd at all. Measured with the
+    0.3.13.post1 engine: MC_LEGACY_RPC_PORT_BINDING is not applied then, the engine's handshake
+    listens on a random port of its MC_MIN/MAX_RPC_PORT range (ping's rpc_port), and a peer is
+    reached as IP:rpc_port - its configured port refuses. (The instances role and the
+    verification do not plan P2PHANDSHAKE agents yet: their health and transfers use the port.)"""
+    started = []
+    try:
+        for name in ("p2p-prefill", "p2p-decode"):
+            started.append(Agent(python, None, ports, tmp_path, name, metadata_server="P2PHANDSHAKE"))
+        pings = []
+        for agent in started:
+            rc, reply = agent.cli("ping", "--registered")
+            assert rc == 0 and reply["ok"] is True and "registered" not in reply, reply
+            assert reply["rpc_port"] != agent.port and agent.rpc_range[0] <= reply["rpc_port"] <= agent.rpc_range[-1], reply
+            pings.append(reply)
+        for (a, b), b_ping in (((started[0], started[1]), pings[1]), ((started[1], started[0]), pings[0])):
+            rc, reply = a.cli("transfer", "--peer", "%s:%d" % (HOST, b_ping["rpc_port"]), "--size", str(TRANSFER_SIZE), "--rounds", "2")
+            assert rc == 0, reply
+            assert reply["ok"] is True and reply["match"] is True and reply["bytes"] == TRANSFER_SIZE
+            rc, reply = a.cli("transfer", "--peer", b.segment, "--size", str(TRANSFER_SIZE), "--rounds", "1")
+            assert rc != 0 and "no segment" in reply["error"], reply
+    finally:
+        for agent in started:
+            stop(agent.proc)
