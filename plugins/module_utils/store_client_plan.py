@@ -587,15 +587,23 @@ def reserved_services(host, variables, etcd_hosts):
         "range_base": get("mooncake_instances_port_range_base", 20000),
         "range_size": get("mooncake_instances_port_range_size", 100),
         "ephemeral_range": get("mooncake_instances_ephemeral_range", list(DEFAULT_EPHEMERAL_RANGE)),
+        "bootstrap_port_base": get("mooncake_instances_bootstrap_port_base", 8998),
     }
-    # The instances role reports their own errors; what could be planned is reserved.
-    plans = plan_instances(host, instances, settings)[0] if isinstance(instances, list) else []
+    # The instances' published plan when there is one (site.yml's preflight plans them first),
+    # else planned here; the instances role reports their own errors, what could be planned is
+    # reserved: every port (API and bootstrap of vLLM/SGLang ones) and the random-port range.
+    published = variables.get("mooncake_instances_plan") if "mooncake_instances_plan" in variables else None
+    if isinstance(published, list):
+        plans = published
+    else:
+        plans = plan_instances(host, instances, settings)[0] if isinstance(instances, list) else []
     for plan in plans:
-        if plan["name"] is None:
+        if plan.get("name") is None:
             continue
-        if plan["port"] is not None:
-            ports[str(plan["port"])] = "transfer-engine instance '%s'" % plan["name"]
-        if plan["rpc_port_range"]:
+        what = "%s instance '%s'" % ("transfer-engine" if plan.get("kind", "agent") in ("agent", "program") else plan["kind"], plan["name"])
+        for port in plan.get("ports") or ([plan["port"]] if plan.get("port") is not None else []):
+            ports[str(port)] = what
+        if plan.get("rpc_port_range"):
             low, high = plan["rpc_port_range"]
-            ranges.append({"low": low, "high": high, "what": "the random-port range of transfer-engine instance '%s'" % plan["name"]})
+            ranges.append({"low": low, "high": high, "what": "the random-port range of %s" % what})
     return {"ports": ports, "ranges": ranges}

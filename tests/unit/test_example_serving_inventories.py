@@ -205,7 +205,7 @@ def test_sglang_hicache_option(inventory):
     decode = inv["hostvars"]["gpu2"]["mooncake_instances"][0]
     decode["store"] = True
     # Without a master the plan refuses store: true.
-    _, errors = plan_instances("gpu2", [decode], settings_for("gpu2", inv))
+    _plans, errors = plan_instances("gpu2", [decode], settings_for("gpu2", inv))
     assert any("store: true needs a Mooncake Store master" in e for e in errors)
     # With the mooncake_master group (one master): its RPC address on gpu1.
     settings = settings_for("gpu2", inv, {"mooncake_instances_master_server_address_resolved": "192.0.2.11:50051"})

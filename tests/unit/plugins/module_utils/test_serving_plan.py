@@ -179,3 +179,10 @@ def test_no_recorded_option_table_is_a_clear_error(settings):
     assert errors == ["host gpu1, instance 'prefill': no option table is recorded for vLLM 0.99.0, so its arguments cannot be checked; "
                       "record one with scripts/record_serving_cli.py into roles/instances/files/serving_cli/, or pin a recorded version "
                       "(mooncake_instances_vllm_version)"]
+
+
+def test_a_prefills_bootstrap_port_is_reserved_for_the_hosts_other_services():
+    from ansible_collections.mooncake.deploy.plugins.module_utils.store_client_plan import reserved_services
+    variables = {"mooncake_instances": [{"name": "p", "kind": "vllm", "role": "prefill", "model": "m", "gpus": [0], "port": 8100}]}
+    reserved = reserved_services("gpu1", variables, [])
+    assert reserved["ports"]["8100"] == "vllm instance 'p'" and reserved["ports"]["8998"] == "vllm instance 'p'"
