@@ -37,6 +37,7 @@ SERVICES = (
     ("router", "the router's API"),
     ("metrics", "metrics and health ports"),
 )
+BOOLEAN_WORDS = ("true", "false", "yes", "no", "on", "off", "1", "0", "y", "n", "t", "f")
 EXTRA_SOURCE_KEYS = ("etcd_client", "etcd_peer", "instances", "master", "store_client")
 # Variables that may hold one of a host's addresses (the first one that is set is the source
 # the others see; a host may list more in mooncake_firewall_addresses).
@@ -249,7 +250,10 @@ def plan_firewall(host, hostvars, groups, settings):
     settings = settings or {}
     enabled = settings.get("enabled", True)
     if not isinstance(enabled, bool):
-        errors.append("host %s: mooncake_firewall_enabled %r must be true or false" % (host, enabled))
+        # -e mooncake_firewall_enabled=false arrives as a string.
+        text = str(enabled).strip().lower()
+        if text not in BOOLEAN_WORDS:
+            errors.append("host %s: mooncake_firewall_enabled %r must be true or false" % (host, enabled))
         enabled = truthy(enabled)
     variables = _hostvars(hostvars, host)
     deployment = deployment_hosts(hostvars, groups)

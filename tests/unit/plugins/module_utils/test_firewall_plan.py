@@ -117,6 +117,13 @@ def test_every_problem_at_once_naming_host_and_variable():
     assert len(errors) == 5
 
 
+def test_enabled_given_as_extra_var_text():
+    hostvars, groups = inventory()
+    plan = fw.plan_firewall("node1", hostvars, groups, {"enabled": "false"})
+    assert plan["errors"] == [] and plan["enabled"] is False
+    assert fw.plan_firewall("node1", hostvars, groups, {"enabled": "yes"})["enabled"] is True
+
+
 def test_addresses_given_per_host_replace_the_variables():
     hostvars, groups = inventory()
     hostvars["node2"]["ansible_host"] = "node2.example"
