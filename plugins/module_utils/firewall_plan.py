@@ -37,6 +37,7 @@ SERVICES = (
     ("router", "the router's API"),
     ("metrics", "metrics and health ports"),
 )
+SERVICE_NAMES = tuple(name for name, description in SERVICES)
 BOOLEAN_WORDS = ("true", "false", "yes", "no", "on", "off", "1", "0", "y", "n", "t", "f")
 EXTRA_SOURCE_KEYS = ("etcd_client", "etcd_peer", "instances", "master", "store_client")
 # Variables that may hold one of a host's addresses (the first one that is set is the source
@@ -277,7 +278,7 @@ def plan_firewall(host, hostvars, groups, settings):
     networks["router"] = _networks(errors, host, "mooncake_firewall_router_sources", settings.get("router_sources"))
     networks["metrics"] = _networks(errors, host, "mooncake_firewall_metrics_sources", settings.get("metrics_sources"))
 
-    wanted = dict((name, (set(), set(), [])) for name, _ in SERVICES)  # ports, ranges, allowed hosts
+    wanted = dict((name, (set(), set(), [])) for name in SERVICE_NAMES)  # ports, ranges, allowed hosts
 
     def add(service, ports, ranges, allowed):
         wanted[service][0].update(_clean_ports(ports))
@@ -313,7 +314,7 @@ def plan_firewall(host, hostvars, groups, settings):
     for other in deployment:
         found, problems = host_addresses(other, _hostvars(hostvars, other))
         addresses[other] = found
-        if any(other in wanted[name][2] for name, _ in SERVICES if wanted[name][0] or wanted[name][1]):
+        if any(other in wanted[name][2] for name in SERVICE_NAMES if wanted[name][0] or wanted[name][1]):
             errors.extend(p for p in problems if p not in errors)
 
     services, all_ports, all_ranges = [], set(), set()
