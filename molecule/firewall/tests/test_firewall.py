@@ -191,8 +191,12 @@ def test_i_an_active_firewalld_is_refused_naming_the_ports_to_open():
 
 def test_z_rules_survive_a_restart_of_the_host():
     subprocess.run(["podman", "restart", "-t", "10", "%s-node1" % LAB], check=True, capture_output=True, timeout=120)
-    wait_for("node1's systemd running", lambda: sh("node1", "systemctl is-system-running --wait", check=False,
-                                                    timeout=90).stdout.strip() in ("running", "degraded"), 120)
+
+    def booted():
+        state = sh("node1", "systemctl is-system-running --wait", check=False, timeout=90).stdout.strip()
+        return state in ("running", "degraded")
+
+    wait_for("node1's systemd running", booted, 120)
     assert "table inet mooncake" in sh("node1", "nft list table inet mooncake").stdout
     wait_for("etcd healthy after the restart", lambda: sh(
         "node1", "ETCDCTL_API=3 etcdctl --command-timeout=5s --endpoints=http://%s:2379 endpoint health" % IPS["node1"],
