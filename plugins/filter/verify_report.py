@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from xml.sax.saxutils import escape
 
-from ansible_collections.mooncake.deploy.plugins.module_utils.socket_report import socket_report
+from ansible_collections.mooncake.deploy.plugins.module_utils.socket_report import covered_from_nft, socket_report
 
 TABLE_FORMAT = "%-10s %-10s %-8s %-21s %-8s %-6s %-5s %s"
 MIB = 1 << 20
@@ -94,17 +94,19 @@ def verify_collect(hosts, hostvars, key):
     return report
 
 
-def verify_sockets(hosts, hostvars, key, covered_key="mooncake_firewall_covered_ports"):
+def verify_sockets(hosts, hostvars, key, nft_key=None):
     """Per host, the listening sockets of the collection's units (port_bindings' listeners in the
     registered result ``key``), each flagged when anyone on the network reaches it: the ports the
-    collection's firewall filters on the host are read from ``covered_key``."""
+    collection's firewall filters there are read from the table the host has loaded (the
+    registered result ``nft_key`` of ``nft list table inet mooncake``)."""
     reports = []
     for host in hosts or []:
         variables = hostvars[host]
         result = (variables.get(key) if key in variables else None) or {}
         if "listeners" not in result:  # not listed (skipped, or not a host of the deployment)
             continue
-        covered = (variables.get(covered_key) if covered_key in variables else None) or []
+        table = (variables.get(nft_key) if nft_key and nft_key in variables else None) or {}
+        covered = covered_from_nft(table.get("stdout")) if table.get("rc") == 0 else []
         reports.append(socket_report(host, result.get("listeners") or [], covered))
     return reports
 

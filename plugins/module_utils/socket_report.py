@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import re
 
 # The units the collection writes: mooncake-etcd, mooncake-master, mooncake-instance@,
 # mooncake-store-client@, mooncake-router.
@@ -38,6 +39,23 @@ def _scope(address):
     except ValueError:
         return "this address"
     return "loopback" if ip.is_loopback else "this address"
+
+
+# The drop rule of the collection's table, as `nft list table inet mooncake` prints it.
+_DROP = re.compile(r"th dport \{ ([^}]*) \}[^\n]* drop")
+
+
+def covered_from_nft(text):
+    """The ports ([low, high]) the collection's loaded table drops for everyone not allowed, from
+    the output of ``nft list table inet mooncake`` ([] without the table)."""
+    covered = []
+    for match in _DROP.finditer(text or ""):
+        for element in match.group(1).split(","):
+            element = element.strip()
+            low, _sep, high = element.partition("-")
+            if low.isdigit() and (not high or high.isdigit()):
+                covered.append([int(low), int(high or low)])
+    return covered
 
 
 def socket_report(host, listeners, covered=None):

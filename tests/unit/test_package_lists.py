@@ -19,6 +19,7 @@ def test_offline_repo_covers_every_role_package_list():
         "transfer_engine": defaults("transfer_engine")["mooncake_transfer_engine_packages"],
         # The offline repository is built for Debian-family hosts.
         "rdma": defaults("rdma")["mooncake_rdma_packages_by_family"]["Debian"],
+        "firewall": defaults("firewall")["mooncake_firewall_packages"],
     }
     for role, packages in needed.items():
         missing = sorted(set(packages) - carried)

@@ -179,8 +179,9 @@ def test_an_etcd_member_without_registrations_is_drawn_at_its_own_client_port():
 def test_sockets_are_listed_for_the_hosts_that_listed_them_flagged_unless_the_firewall_covers_their_port():
     listeners = [{"address": "0.0.0.0", "port": 2379, "protocol": "tcp", "process": {"unit": "mooncake-etcd.service", "name": "etcd"}},
                  {"address": "0.0.0.0", "port": 22, "protocol": "tcp", "process": {"unit": "ssh.service", "name": "sshd"}}]
-    hostvars = {"etcd1": {"listening": {"listeners": listeners}},
-                "node1": {"listening": {"listeners": listeners}, "mooncake_firewall_covered_ports": [[2379, 2380]]},
+    table = "\t\tmeta l4proto { tcp, udp } th dport { 2379-2380, 15624 } counter packets 3 bytes 180 drop\n"
+    hostvars = {"etcd1": {"listening": {"listeners": listeners}, "nft": {"rc": 1, "stdout": ""}},
+                "node1": {"listening": {"listeners": listeners}, "nft": {"rc": 0, "stdout": table}},
                 "other": {"listening": {"skipped": True}}}
-    reports = FILTERS["verify_sockets"](["etcd1", "node1", "other"], hostvars, "listening")
+    reports = FILTERS["verify_sockets"](["etcd1", "node1", "other"], hostvars, "listening", "nft")
     assert [(r["host"], r["exposed"], [s["port"] for s in r["sockets"]]) for r in reports] == [("etcd1", 1, [2379]), ("node1", 0, [2379])]

@@ -50,3 +50,13 @@ def test_the_text_lines_name_host_unit_address_and_the_count():
     assert lines[1].startswith("Listening sockets of the deployment")
     assert any(line.split()[:4] == ["node1", "mooncake-instance@prefill.service", "0.0.0.0:15624", "limited"] for line in lines)
     assert lines[-1] == "  7 exposed socket(s) on 1 host(s)"
+
+
+def test_the_ports_the_loaded_table_drops_are_read_from_nft_list_table():
+    from ansible_collections.mooncake.deploy.plugins.module_utils.firewall_plan import nft_lines
+    from ansible_collections.mooncake.deploy.plugins.module_utils.socket_report import covered_from_nft
+    plan = {"services": [], "ports": [2379, 9003], "ranges": [[20000, 20099]]}
+    # What nft prints back for the drop rule the firewall role writes (counter values added).
+    listed = "\n".join(nft_lines(plan)[2:]).replace("counter drop", "counter packets 12 bytes 720 drop")
+    assert covered_from_nft(listed) == [[2379, 2379], [9003, 9003], [20000, 20099]]
+    assert covered_from_nft("") == [] and covered_from_nft(None) == []
