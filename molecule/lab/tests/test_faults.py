@@ -161,9 +161,13 @@ def test_d1_restarted_instance_host_brings_back_its_instances():
         wait_for("%s/%s active after the restart" % (host, name), lambda n=name: unit(host, n)["ActiveState"] == "active", 120)
         assert unit(host, name)["MainPID"] != before[name]
         wait_for("%s/%s registered" % (host, name), lambda n=name: registered_right(host, n), 60)
-    mounted = wait_for("node2's 256 MiB segment mounted on the leading master again", lambda: [
-        seg for seg, size in segments().items() if seg.startswith(IPS[host] + ":") and size == 256 << 20], 120)
-    assert len(mounted) == 1, segments()
+    # Its new segment mounted, and the one of the client that went down with the host dropped
+    # (once the client's TTL ends): exactly one 256 MiB segment of the host.
+
+    def one_segment():
+        found = [seg for seg, size in segments().items() if seg.startswith(IPS[host] + ":") and size == 256 << 20]
+        return found if len(found) == 1 else None
+    wait_for("%s's 256 MiB segment, and only the new one, mounted on the leading master" % host, one_segment, 120)
     eventually("objects put and read across", lambda: put_and_read_across("d1", leading, host), 60)
     lab_healthy()
 
