@@ -18,7 +18,7 @@ from ansible_collections.mooncake.deploy.plugins.module_utils.instance_env impor
 from ansible_collections.mooncake.deploy.plugins.module_utils.serving_plan import (
     SERVING_KEYS, SERVING_KINDS, gpu_problems, instance_kind, kind_problems, plan_serving)
 from ansible_collections.mooncake.deploy.plugins.module_utils.unit_syntax import exec_line, parse_command
-from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip, whole_number
 
 PROTOCOLS = ("tcp", "rdma")
 ROLES = ("prefill", "decode", "other")
@@ -35,15 +35,8 @@ KNOWN_KEYS = frozenset(
 )
 
 
-def _int(value):
-    """Return value as int, or None when it is not a whole number (bools excluded)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
+# The other planners import it from here under this name.
+_int = whole_number
 
 
 def _name_problem(name):

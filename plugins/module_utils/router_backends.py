@@ -28,6 +28,7 @@ from ansible_collections.mooncake.deploy.plugins.module_utils.instance_plan impo
     _int,
 )
 from ansible_collections.mooncake.deploy.plugins.module_utils.store_client_plan import _reserved as reserved_settings
+from ansible_collections.mooncake.deploy.plugins.module_utils.store_client_plan import reserved_port_problems
 from ansible_collections.mooncake.deploy.plugins.module_utils.unit_syntax import exec_line
 from ansible_collections.mooncake.deploy.plugins.module_utils.values import is_ip, url_host
 
@@ -207,15 +208,8 @@ def plan_router(host, settings, prefill, decode):
     # The host's other services, read as the store clients read them (the same default feeds both).
     reserved, ranges = reserved_settings(settings)
     for field, value in sorted(ports.items()):
-        if value is None:
-            continue
-        if value in reserved:
-            errors.append("%s: mooncake_router_%s %d is already used by %s on this host; choose another port"
-                          % (where, field, value, reserved[value]))
-        for low, high, what in ranges:
-            if low <= value <= high:
-                errors.append("%s: mooncake_router_%s %d lies inside %d-%d, %s on this host; choose another port"
-                              % (where, field, value, low, high, what))
+        if value is not None:
+            errors.extend(reserved_port_problems(where, "mooncake_router_" + field, value, reserved, ranges))
 
     addresses = {}
     for field in ("address", "metrics_address"):

@@ -21,6 +21,7 @@ import os
 
 from ansible_collections.mooncake.deploy.plugins.module_utils.serving_cli import argv_problems, load_cli
 from ansible_collections.mooncake.deploy.plugins.module_utils.unit_syntax import env_value_problem
+from ansible_collections.mooncake.deploy.plugins.module_utils.values import whole_number
 
 KINDS = ("agent", "program", "vllm", "sglang")
 SERVING_KINDS = ("vllm", "sglang")
@@ -92,16 +93,6 @@ def instance_kind(raw):
     return "program" if raw.get("command") is not None else "agent"
 
 
-def _whole(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
 def kind_problems(raw, kind):
     """Sentences for fields that do not fit the kind (before any kind-specific check)."""
     problems = []
@@ -129,7 +120,7 @@ def _gpus(raw, problems):
     if not isinstance(gpus, list) or not gpus:
         problems.append("gpus must list the GPU indices this instance uses, e.g. [0, 1] (CUDA_VISIBLE_DEVICES)")
         return []
-    numbers = [_whole(g) for g in gpus]
+    numbers = [whole_number(g) for g in gpus]
     if None in numbers:
         problems.append("gpus %r must be whole numbers (GPU indices as nvidia-smi numbers them)" % (gpus,))
         return []
@@ -145,7 +136,7 @@ def _sizes(raw, gpus, problems):
         value = raw.get(field)
         if value is None:
             value = 1 if field != "tensor_parallel_size" else max(len(gpus) // (sizes["pipeline_parallel_size"] * sizes["data_parallel_size"]), 1)
-        number = _whole(value)
+        number = whole_number(value)
         if number is None or number < 1:
             problems.append("%s %r must be a whole number, at least 1" % (field, value))
             number = 1
@@ -241,8 +232,8 @@ def plan_serving(raw, kind, plan, index, settings):
     bootstrap = None
     if plan["role"] == "prefill":
         given = raw.get("bootstrap_port")
-        base = _whole(settings.get("bootstrap_port_base"))
-        bootstrap = _whole(given) if given is not None else (base + index if base is not None else None)
+        base = whole_number(settings.get("bootstrap_port_base"))
+        bootstrap = whole_number(given) if given is not None else (base + index if base is not None else None)
         if bootstrap is None:
             problems.append("bootstrap_port %r must be a whole number (each prefill serves its own)" % (given,))
     elif raw.get("bootstrap_port") is not None:

@@ -437,6 +437,18 @@ def _reserved(settings):
     return ports, ranges
 
 
+def reserved_port_problems(where, field, port, reserved_ports, reserved_ranges):
+    """Sentences for a port that another service of the host holds or whose range it lies in
+    (``_reserved``'s ports and ranges); field names it as the user wrote it."""
+    problems = []
+    if port in reserved_ports:
+        problems.append("%s: %s %d is already used by %s on this host; choose another port" % (where, field, port, reserved_ports[port]))
+    for low, high, what in reserved_ranges:
+        if low <= port <= high:
+            problems.append("%s: %s %d lies inside %d-%d, %s on this host; choose another port" % (where, field, port, low, high, what))
+    return problems
+
+
 def _check_collisions(errors, prefix, plans, settings):
     """Names, ports and ranges distinct across the host's clients and apart from its other services."""
     by_name = {}
@@ -470,16 +482,8 @@ def _check_collisions(errors, prefix, plans, settings):
     for plan in plans:
         where = "%s, store client '%s'" % (prefix, plan["name"])
         for field in ("port", "http_port"):
-            port = plan[field]
-            if port is None:
-                continue
-            if port in reserved_ports:
-                errors.append("%s: %s %d is already used by %s on this host; choose another port"
-                              % (where, field, port, reserved_ports[port]))
-            for low, high, what in reserved_ranges:
-                if low <= port <= high:
-                    errors.append("%s: %s %d lies inside %d-%d, %s on this host; choose another port"
-                                  % (where, field, port, low, high, what))
+            if plan[field] is not None:
+                errors.extend(reserved_port_problems(where, field, plan[field], reserved_ports, reserved_ranges))
         for field in ("rpc_port_range", "store_port_range"):
             if plan[field] is None:
                 continue

@@ -17,6 +17,18 @@ def truthy(value):
     return bool(value)
 
 
+def whole_number(value):
+    """value as int, or None when it is not a whole number (bools excluded). Values templated by
+    Ansible may arrive as strings ("32768"): those are read as numbers too."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 def is_ip(value):
     """An IPv4 or IPv6 address (no name, URL, port or zone)."""
     try:
