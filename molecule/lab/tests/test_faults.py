@@ -132,7 +132,14 @@ def test_c_etcd_stopped_instance_waits_clearly_and_recovers_when_etcd_returns():
     def objects_back():
         got = store("get", "node2", {key: 0 for key in before})
         assert {k: v["sha256"] for k, v in got.items()} == {k: v["sha256"] for k, v in before.items()}, got
-    eventually("the objects put before etcd stopped read back", objects_back, 90)
+    try:
+        eventually("the objects put before etcd stopped read back", objects_back, 90)
+    except AssertionError as failure:
+        # Seen once in 8 runs (cause not found): the Store's own account goes with the failure.
+        tail = "journalctl -u %s --since -5min -o cat | grep -v '^I' | tail -n 20"
+        journals = "\n".join("%s %s:\n%s" % (host, unit, sh(host, tail % unit, check=False).stdout)
+                             for host in ("node1", "node2") for unit in ("mooncake-master", "mooncake-store-client@pool"))
+        raise AssertionError("%s\n%s" % (failure, journals))
     eventually("new objects put and read across", lambda: put_and_read_across("c-post", "node2", "node1"), 60)
     print("Store: serving again, every earlier object readable, %.0f s after etcd was started" % (time.time() - started))
     lab_healthy()
