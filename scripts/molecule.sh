@@ -53,6 +53,7 @@ else
     load[best]=$((load[best] + ${weight[$scenario]:-3}))
   done
   pids=()
+  more=()
   for ((i = 0; i < jobs; i++)); do
     [ -n "${lanes[i]}" ] || continue
     (
@@ -63,14 +64,28 @@ else
     pids+=($!)
   done
   for pid in "${pids[@]}"; do wait "$pid"; done
+  if [ -f "$logs/failed" ]; then mapfile -t more <"$logs/failed"; failed+=("${more[@]}"); fi
+  # Failed scenarios' logs last: CI keeps only the tail of a run's output.
   for scenario in "${ordered[@]}"; do
+    [[ " ${failed[*]} " == *" $scenario "* ]] && continue
     echo "======== molecule scenario $scenario ========"
     cat "$logs/$scenario.log"
   done
-  if [ -f "$logs/failed" ]; then mapfile -t more <"$logs/failed"; failed+=("${more[@]}"); fi
+  for scenario in "${more[@]}"; do
+    echo "======== molecule scenario $scenario (FAILED) ========"
+    cat "$logs/$scenario.log"
+  done
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
+  if [ -n "${logs:-}" ]; then
+    for scenario in "${more[@]}"; do # the lines that say why, where a short tail still shows them
+      echo "======== why $scenario failed ========"
+      why=$(grep -a -E 'fatal:|FAILED|failed=[1-9]|Error|assert|msg' "$logs/$scenario.log" | cut -c1-400 | tail -40) ||
+        why="(no line of its log names a failure: read the log above)"
+      echo "$why"
+    done
+  fi
   echo "molecule: failed: ${failed[*]}" >&2
   exit 1
 fi
