@@ -67,20 +67,33 @@ def verify_targets(plans):
         {
             "name": plan["name"], "port": plan["port"], "address": plan["address"], "segment": plan["segment"],
             "role": plan["role"], "metadata_server": plan["metadata_server"], "transfers": not plan.get("command"),
+            "p2p": bool(plan.get("p2p")),
         }
         for plan in plans or []
     ]
 
 
-def verify_decode_peers(hosts, hostvars):
-    """Every decode instance of `hosts`, from each host's mooncake_instances_plan."""
+def verify_decode_peers(hosts, hostvars, p2p_key=None):
+    """Every decode instance of `hosts`, from each host's mooncake_instances_plan. An agent on
+    P2PHANDSHAKE is reached at the port its engine picked: read from the host's registered
+    instance_status result `p2p_key` (its segment), else the peer carries why it is unknown."""
     peers = []
     for host in hosts or []:
         variables = hostvars[host]
         plans = variables.get("mooncake_instances_plan") if "mooncake_instances_plan" in variables else None
+        asked = (variables.get(p2p_key) if p2p_key and p2p_key in variables else None) or {}
+        picked = dict((entry["instance"], entry) for entry in asked.get("instances") or [])
         for plan in plans or []:
-            if plan.get("role") == "decode" and plan.get("kind") not in ("vllm", "sglang"):
-                peers.append({"host": host, "name": plan["name"], "segment": plan["segment"]})
+            if plan.get("role") != "decode" or plan.get("kind") in ("vllm", "sglang"):
+                continue
+            peer = {"host": host, "name": plan["name"], "segment": plan["segment"], "metadata_server": plan["metadata_server"]}
+            if plan.get("p2p"):
+                entry = picked.get(plan["name"])
+                known = entry is not None and entry["port"]["ok"]
+                peer["segment"] = entry["segment"] if known else ""
+                peer["problem"] = None if known else (
+                    entry["port"]["problem"] if entry else "%s was not asked which port its engine picked" % host)
+            peers.append(peer)
     return peers
 
 
@@ -230,7 +243,8 @@ def deployment_svg(report, etcd_hosts=None, title="mooncake.deploy - deployment"
             color = OK_COLOR if ok else BAD_COLOR
             body.append(_rect(x + 12, y, HOST_W - 24, BOX_H, color, "#e8f5e9" if ok else "#ffebee"))
             body.append(_text(x + 24, y + 18, "%s (%s)" % (entry["instance"], entry["role"]), 13, "bold"))
-            port = entry["segment"].rsplit(":", 1)[1]
+            # An agent on P2PHANDSHAKE that did not answer has no port in its segment.
+            port = entry["segment"].rsplit(":", 1)[1] if entry["segment"].rsplit(":", 1)[-1].isdigit() else "unknown"
             body.append(_text(x + 24, y + 36, "port %s, unit %s, etcd %s" % (
                 port, entry["unit"].get("ActiveState", "?"), _mark(entry["etcd"]["ok"])), 11))
             boxes[(column["host"], entry["instance"])] = (x + 12, y)

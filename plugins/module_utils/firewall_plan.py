@@ -174,7 +174,7 @@ def _instances(host, variables):
     for index, item in enumerate(planned):
         if not isinstance(item, dict):
             continue
-        ports = [item.get(field) for field in ("port", "bootstrap_port")] + list(item.get("ports") or [])
+        ports = [item.get(field) for field in ("port", "bootstrap_port") if item.get(field) is not None] + list(item.get("ports") or [])
         ranges = [item.get("rpc_port_range")] if item.get("rpc_port_range") else []
         found.append((item.get("name") or "mooncake_instances[%d]" % index, ports, ranges))
     return found

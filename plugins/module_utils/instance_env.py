@@ -91,7 +91,7 @@ def env_lines(plan, config_dir, engine_path, rdma_env, metadata_cache):
         # vLLM and SGLang pick the engine's port in the instance's range; port is their API's.
         for name, value in sorted((plan.get("serving_env") or {}).items()):
             add([], name, value)
-    else:
+    elif not plan.get("p2p"):  # on P2PHANDSHAKE the engine ignores it (measured) and picks from its range
         add(["Bind exactly the port in local_hostname (%s); by default the engine only uses it" % plan["port"],
              "as a name in etcd and listens on a random port."], "MC_LEGACY_RPC_PORT_BINDING", "1")
     add(["Advertise this address to peers (otherwise: the first non-loopback interface)."],

@@ -273,14 +273,22 @@ def plan_instances(host, instances, settings):
         errors.extend("%s: %s" % (where, problem) for problem in problems)
         serving = kind in SERVING_KINDS and not problems
 
-        if raw.get("port") is None and port_base is not None:
+        # An agent on P2PHANDSHAKE has no fixed port: its engine ignores MC_LEGACY_RPC_PORT_BINDING
+        # and listens on two ports of its rpc_port_range that it picks at start (measured, 0.3.13.post1).
+        p2p = kind == "agent" and raw.get("metadata_server", settings.get("metadata_server")) == "P2PHANDSHAKE"
+        if p2p:
+            port, port_ok = None, False
+            if raw.get("port") is not None:
+                errors.append("%s: port %r: an agent on P2PHANDSHAKE has no fixed port (its engine listens on "
+                              "ports of its rpc_port_range that it picks at start); remove port" % (where, raw.get("port")))
+        elif raw.get("port") is None and port_base is not None:
             # Planned ports follow list order, like the ranges: append new instances.
             port = port_base + index * port_stride
-            port_field = "planned port (mooncake_instances_port_base + %d x stride)" % index
+            port_ok = _check_port(errors, where, "planned port (mooncake_instances_port_base + %d x stride)" % index,
+                                  port, ephemeral, raw.get("port"))
         else:
             port = _int(raw.get("port"))
-            port_field = "port"
-        port_ok = _check_port(errors, where, port_field, port, ephemeral, raw.get("port"))
+            port_ok = _check_port(errors, where, "port", port, ephemeral, raw.get("port"))
 
         protocol = raw.get("protocol", "tcp")
         if protocol not in PROTOCOLS:
@@ -319,6 +327,9 @@ def plan_instances(host, instances, settings):
                 % (where, rpc_range[0], rpc_range[1], ephemeral[0], ephemeral[1])
             )
             rpc_range = None
+        elif p2p and rpc_range[0] == rpc_range[1]:
+            errors.append("%s: rpc_port_range %d-%d: an agent on P2PHANDSHAKE needs at least 2 ports there (its "
+                          "handshake and data ports; with one the engine fails to start)" % (where, rpc_range[0], rpc_range[1]))
 
         gid_index = raw.get("gid_index")
         mtu = raw.get("mtu")
@@ -387,7 +398,9 @@ def plan_instances(host, instances, settings):
             "device_name": device_name,
             "buffer_size": buffer_size,
             "address": address,
-            "segment": "%s:%s" % (address, port),
+            # A P2PHANDSHAKE agent's segment is address:PORT with the port its engine picked at start.
+            "segment": address if p2p else "%s:%s" % (address, port),
+            "p2p": p2p,
             "metadata_server": metadata_server,
             "metadata_endpoints": endpoints,
             "master_server_address": master,

@@ -88,6 +88,19 @@ def agent_request(path, request, timeout):
         return {"ok": False, "error": "control socket %s: bad reply: %s" % (path, exc)}
 
 
+def reachable_peers(instance, peers):
+    """The peers an instance's engine can find: on P2PHANDSHAKE the others on it, on etcd those
+    registered in the same etcd (a shared member), on any other server those on the same one.
+    A peer without a metadata_server (older callers) is taken as on the instance's."""
+    mine = instance["metadata_server"] or ""
+    found = []
+    for peer in peers:
+        theirs = peer.get("metadata_server") or mine
+        if theirs == mine or set(etcd_endpoints(theirs)) & set(etcd_endpoints(mine)):
+            found.append(peer)
+    return found
+
+
 def judge_transfer(peer, reply):
     """A transfer's entry in the report: ok only when the agent copied and compared the bytes."""
     ok = reply.get("ok") is True and reply.get("match") is True

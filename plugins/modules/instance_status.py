@@ -20,10 +20,12 @@ description:
     C(systemctl show) for all units); its port is listened on by that unit's process (procfs,
     as M(mooncake.deploy.port_bindings)); its segment is registered in etcd (through the v3
     JSON gateway of the first endpoint that answers) with C(mooncake/rpc_meta/SEGMENT) naming
-    the instance's address and port, and C(mooncake/ram/SEGMENT) present.
+    the instance's address and port, and C(mooncake/ram/SEGMENT) present. An agent on
+    C(P2PHANDSHAKE) has no fixed port and no registration - its agent says which port its engine
+    picked, and that port is checked.
   - Each instance with O(instances[].role=prefill) and O(instances[].transfers=true) then asks
     its agent, through the agent's control socket, to write O(transfer_size) random bytes into
-    each of the O(peers) and read them back, compared byte for byte, and reports the
+    each of the O(peers) on the same metadata server and read them back, compared byte for byte, and reports the
     throughput. Transfers run one after the other.
   - Read-only for the deployment; never reports a change. A failed check is reported in
     RV(failures), not as a module failure (the caller decides).
@@ -43,9 +45,8 @@ options:
         type: str
         required: true
       port:
-        description: The port the instance listens on and registers.
+        description: The port the instance listens on and registers. Required unless O(instances[].p2p=true).
         type: int
-        required: true
       address:
         description: The address the instance advertises.
         type: str
@@ -69,6 +70,13 @@ options:
         description: The instance runs the default agent (no own C(command)), which can transfer.
         type: bool
         default: true
+      p2p:
+        description:
+          - The agent runs on C(P2PHANDSHAKE) - it has no fixed port. Its agent is asked (ping) which port its
+            engine picked from its range; that port is the one checked, and RV(instances[].segment) is
+            C(address:that port).
+        type: bool
+        default: false
   peers:
     description: The instances every prefill instance transfers into (usually every decode instance of the play).
     type: list
@@ -84,9 +92,19 @@ options:
         type: str
         required: true
       segment:
-        description: The peer's segment, C(address:port).
+        description:
+          - The peer's segment, C(address:port) (on P2PHANDSHAKE the port its engine picked). Empty when
+            it is not known - a transfer into it is then reported failed with O(peers[].problem).
         type: str
-        required: true
+      metadata_server:
+        description:
+          - The peer's metadata server. A prefill transfers only into peers its engine can find - the same
+            server, or an etcd with a member in common; empty means the prefill's own.
+        type: str
+        default: ''
+      problem:
+        description: Why the peer's segment is not known (shown in the failure).
+        type: str
   transfer_size:
     description: Bytes per transfer; at most half the prefill agent's buffer.
     type: int
@@ -208,7 +226,7 @@ failures:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.mooncake.deploy.plugins.module_utils.instance_status import (
     UNIT_PROPERTIES, RAM_PREFIX, RPC_META_PREFIX, agent_request, etcd_endpoints, etcd_get, instance_failures,
-    judge_registration, judge_transfer, port_entry, unit_name)
+    judge_registration, judge_transfer, port_entry, reachable_peers, unit_name)
 from ansible_collections.mooncake.deploy.plugins.module_utils.systemctl import systemctl_show
 from ansible_collections.mooncake.deploy.plugins.module_utils.sockets import check_expectations, read_listeners
 
@@ -230,17 +248,31 @@ def registration(instance, timeout):
     return judge_registration(instance, rpc_meta, ram, error)
 
 
+def control_socket(instance):
+    return instance["control_socket"] or "/run/mooncake-%s/control.sock" % instance["name"]
+
+
 def transfers(module, instance):
     params = module.params
     if module.check_mode or instance["role"] != "prefill" or not instance["transfers"]:
         return []
-    path = instance["control_socket"] or "/run/mooncake-%s/control.sock" % instance["name"]
     done = []
-    for peer in params["peers"]:
+    for peer in reachable_peers(instance, params["peers"]):
+        if not peer["segment"]:
+            done.append(judge_transfer(peer, {"ok": False, "error": "its segment is unknown: %s" % (peer["problem"] or "no reply")}))
+            continue
         request = {"op": "transfer", "peer": peer["segment"], "size": params["transfer_size"],
                    "rounds": params["transfer_rounds"]}
-        done.append(judge_transfer(peer, agent_request(path, request, params["transfer_timeout"])))
+        done.append(judge_transfer(peer, agent_request(control_socket(instance), request, params["transfer_timeout"])))
     return done
+
+
+def p2p_port(module, instance):
+    """(port, segment, problem) of an agent on P2PHANDSHAKE: the port its engine picked, from its ping."""
+    reply = agent_request(control_socket(instance), {"op": "ping"}, module.params["timeout"])
+    if not reply.get("ok") or not reply.get("rpc_port"):
+        return None, instance["segment"], "its agent did not say which port its engine picked: %s" % (reply.get("error") or reply)
+    return int(reply["rpc_port"]), reply.get("segment") or "%s:%s" % (instance["address"], reply["rpc_port"]), None
 
 
 def main():
@@ -251,21 +283,25 @@ def main():
                 type="list", elements="dict", default=[],
                 options=dict(
                     name=dict(type="str", required=True),
-                    port=dict(type="int", required=True),
+                    port=dict(type="int"),
                     address=dict(type="str", required=True),
                     segment=dict(type="str", required=True),
                     role=dict(type="str", default="other"),
                     metadata_server=dict(type="str", default=""),
                     control_socket=dict(type="str"),
                     transfers=dict(type="bool", default=True),
+                    p2p=dict(type="bool", default=False),
                 ),
+                required_if=[("p2p", False, ("port",))],
             ),
             peers=dict(
                 type="list", elements="dict", default=[],
                 options=dict(
                     host=dict(type="str", required=True),
                     name=dict(type="str", required=True),
-                    segment=dict(type="str", required=True),
+                    segment=dict(type="str"),
+                    metadata_server=dict(type="str", default=""),
+                    problem=dict(type="str"),
                 ),
             ),
             transfer_size=dict(type="int", default=67108864),
@@ -277,15 +313,17 @@ def main():
     )
     host, instances = module.params["host"], module.params["instances"]
     units = unit_states(module, instances)
+    # An agent on P2PHANDSHAKE has no fixed port: its engine's handshake port is checked instead.
+    picked = [p2p_port(module, i) if i["p2p"] else (i["port"], i["segment"], None) for i in instances]
     port_results, _port_failures = check_expectations(
-        read_listeners(), [{"port": i["port"], "unit": unit_name(i["name"])} for i in instances])
+        read_listeners(), [{"port": port or 0, "unit": unit_name(i["name"])} for i, (port, _s, _p) in zip(instances, picked)])
     entries, failures = [], []
-    for instance, port_result in zip(instances, port_results):
+    for instance, port_result, (_port, segment, problem) in zip(instances, port_results, picked):
         unit = units.get(unit_name(instance["name"]), {})
         entry = {
-            "host": host, "instance": instance["name"], "role": instance["role"], "segment": instance["segment"],
+            "host": host, "instance": instance["name"], "role": instance["role"], "segment": segment,
             "metadata_server": instance["metadata_server"], "unit": unit, "unit_ok": unit.get("ActiveState") == "active",
-            "port": port_entry(port_result),
+            "port": port_entry(port_result) if problem is None else {"ok": False, "problem": problem, "holders": []},
             "etcd": registration(instance, module.params["timeout"]),
             "transfers": transfers(module, instance),
         }

@@ -99,7 +99,7 @@ def etcd(python, ports, tmp_path_factory):
 class Agent:
     """One `serve` subprocess with its own config, socket and port range."""
 
-    def __init__(self, python, etcd_port, ports, workdir, name, wait=True, metadata_server=None):
+    def __init__(self, python, etcd_port, ports, workdir, name, wait=True, metadata_server=None, address_only=False):
         self.python = python
         self.port = free_block(1, ports)[0]
         self.segment = f"{HOST}:{self.port}"
@@ -108,7 +108,8 @@ class Agent:
         self.log = workdir / f"{name}.log"
         config = self.config = workdir / f"{name}.json"
         config.write_text(json.dumps({
-            "local_hostname": self.segment,
+            # address_only: as the instances role writes an agent on P2PHANDSHAKE (no port of its own).
+            "local_hostname": HOST if address_only else self.segment,
             "metadata_server": metadata_server or f"etcd://{HOST}:{etcd_port}",
             "protocol": "tcp", "device_name": "", "buffer_size": BUFFER_SIZE,
             "control_socket": self.socket, "name": name}))
@@ -293,20 +294,22 @@ def test_agents_on_p2phandshake_transfer_without_any_etcd_at_the_engines_own_rpc
     """metadata_server P2PHANDSHAKE (what vLLM and SGLang use): no etcd at all. Measured with the
     0.3.13.post1 engine: MC_LEGACY_RPC_PORT_BINDING is not applied then, the engine's handshake
     listens on a random port of its MC_MIN/MAX_RPC_PORT range (ping's rpc_port), and a peer is
-    reached as IP:rpc_port - its configured port refuses. (The instances role and the
-    verification do not plan P2PHANDSHAKE agents yet: their health and transfers use the port.)"""
+    reached as IP:rpc_port - its configured port refuses. The instances role writes such an agent's
+    local_hostname as its address alone; the verification reads the segment from the ping."""
     started = []
     try:
         for name in ("p2p-prefill", "p2p-decode"):
-            started.append(Agent(python, None, ports, tmp_path, name, metadata_server="P2PHANDSHAKE"))
+            started.append(Agent(python, None, ports, tmp_path, name, metadata_server="P2PHANDSHAKE", address_only=name == "p2p-decode"))
         pings = []
         for agent in started:
             rc, reply = agent.cli("ping", "--registered")
             assert rc == 0 and reply["ok"] is True and "registered" not in reply, reply
             assert reply["rpc_port"] != agent.port and agent.rpc_range[0] <= reply["rpc_port"] <= agent.rpc_range[-1], reply
+            # The segment peers reach, as the verification reads it from the ping.
+            assert reply["segment"] == "%s:%d" % (HOST, reply["rpc_port"]), reply
             pings.append(reply)
         for (a, b), b_ping in (((started[0], started[1]), pings[1]), ((started[1], started[0]), pings[0])):
-            rc, reply = a.cli("transfer", "--peer", "%s:%d" % (HOST, b_ping["rpc_port"]), "--size", str(TRANSFER_SIZE), "--rounds", "2")
+            rc, reply = a.cli("transfer", "--peer", b_ping["segment"], "--size", str(TRANSFER_SIZE), "--rounds", "2")
             assert rc == 0, reply
             assert reply["ok"] is True and reply["match"] is True and reply["bytes"] == TRANSFER_SIZE
             rc, reply = a.cli("transfer", "--peer", b.segment, "--size", str(TRANSFER_SIZE), "--rounds", "1")

@@ -6,6 +6,7 @@ role refuse naming the ports; the rules survive a restart of the host.
 
 Commands run in the lab containers with `podman exec` (TCP connects with bash's /dev/tcp)."""
 
+import json
 import os
 import re
 import subprocess
@@ -22,9 +23,11 @@ with open(os.path.join(SCENARIO, "inventory", "group_vars", "lab.yml")) as _hand
 with open(os.path.join(SCENARIO, "inventory", "hosts.yml")) as _handle:
     IPS = {name: spec["ansible_host"] for name, spec in yaml.safe_load(_handle)["all"]["children"]["lab"]["hosts"].items()}
 # The instances' ports: node1's given, node2's planned from its port base; each instance's
-# RPC/data range planned from 20000 in list order.
+# RPC/data range planned from 20000 in list order (the third, on P2PHANDSHAKE, has no port).
 PORTS = {"node1": [2379, 2380, 15624, 15625], "node2": [15700, 15701]}
-RANGES = [(20000, 20199)]
+RANGES = [(20000, 20299)]
+P2P_RANGE = (20200, 20299)
+REPORT = os.path.join(INVENTORY_DIR, ".lab", "reports", "verify-report.json")
 AGENT = "/opt/mooncake/venv/bin/python /opt/mooncake/bin/mooncake-agent"
 
 
@@ -121,6 +124,25 @@ def test_d_transfers_across_the_hosts_through_the_firewall():
         run = sh(src, "%s transfer --socket /run/mooncake-prefill/control.sock --peer %s:%d --size %d --rounds 1"
                  % (AGENT, IPS[dst], port, 16 << 20), check=False)
         assert run.returncode == 0 and '"match": true' in run.stdout, run.stdout + run.stderr
+
+
+def test_d2_agents_on_p2phandshake_transfer_across_the_firewall_at_the_ports_their_engines_picked():
+    """The verification (converge's site.yml) asked node2's p2p-decode which port its engine
+    picked and wrote into it from node1's p2p-prefill; the etcd prefills did not try it."""
+    with open(REPORT) as handle:
+        entries = {(h["host"], i["instance"]): i for h in json.load(handle) for i in h["instances"]}
+    decode = entries[("node2", "p2p-decode")]
+    address, port = decode["segment"].rsplit(":", 1)
+    assert address == IPS["node2"] and P2P_RANGE[0] <= int(port) <= P2P_RANGE[1], decode
+    assert decode["port"]["ok"] and {h["unit"] for h in decode["port"]["holders"]} == {"mooncake-instance@p2p-decode.service"}
+    assert decode["etcd"]["ok"] is None  # no registration on P2PHANDSHAKE
+    transfers = entries[("node1", "p2p-prefill")]["transfers"]
+    assert [(t["peer"], t["segment"], t["ok"], t["result"].get("match")) for t in transfers] == [
+        ("node2/p2p-decode", decode["segment"], True, True)]
+    for host in ("node1", "node2"):
+        assert "node2/p2p-decode" not in [t["peer"] for t in entries[(host, "prefill")]["transfers"]]
+    # The port it listens on now is the one reported, and it is held by its unit (still up).
+    assert int(port) in listening("node2")
 
 
 def test_e_other_tables_are_left_alone():

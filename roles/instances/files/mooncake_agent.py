@@ -38,6 +38,8 @@ REQUIRED_KEYS = ("local_hostname", "metadata_server", "protocol",
                  "device_name", "buffer_size", "control_socket", "name")
 PROTOCOLS = ("tcp", "rdma")
 HOSTPORT_RE = re.compile(r"^[A-Za-z0-9_.:\[\]-]+:\d{1,5}$")
+HOST_RE = re.compile(r"^[A-Za-z0-9_.:\[\]-]+$")
+P2P = "P2PHANDSHAKE"
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_ROUNDS = 100
 REQUEST_READ_TIMEOUT = 10      # seconds a client may take to send its line
@@ -68,9 +70,12 @@ def load_config(path):
     missing = [key for key in REQUIRED_KEYS if key not in cfg]
     if missing:
         raise AgentError(f"config {path}: missing keys {', '.join(missing)}")
-    if not isinstance(cfg["local_hostname"], str) \
-            or not HOSTPORT_RE.match(cfg["local_hostname"]):
-        raise AgentError(f"config {path}: local_hostname must be 'ip:port'")
+    # On P2PHANDSHAKE the engine picks its port from MC_MIN/MAX_RPC_PORT: the address alone.
+    p2p = cfg["metadata_server"] == P2P
+    if not isinstance(cfg["local_hostname"], str) or not (
+            HOSTPORT_RE.match(cfg["local_hostname"]) or p2p and HOST_RE.match(cfg["local_hostname"])):
+        raise AgentError(f"config {path}: local_hostname must be 'ip:port'"
+                         + (" or 'ip'" if p2p else ""))
     if cfg["protocol"] not in PROTOCOLS:
         raise AgentError(f"config {path}: protocol must be one of {PROTOCOLS}")
     size = cfg["buffer_size"]
@@ -232,6 +237,17 @@ def ensure_port_free(local_hostname):
         raise AgentError(f"{problem}; not starting the engine")
 
 
+def p2p_segment(cfg, rpc_port):
+    """The segment peers reach: local_hostname, but on P2PHANDSHAKE the host with the port the
+    engine picked (an IPv4 'ip:port' loses its configured port, which the engine ignores)."""
+    host = cfg["local_hostname"]
+    if cfg["metadata_server"] != P2P:
+        return host
+    if host.count(":") == 1:
+        host = host.split(":")[0]
+    return f"[{host}]:{rpc_port}" if ":" in host and not host.startswith("[") else f"{host}:{rpc_port}"
+
+
 class Agent:
     """One transfer engine with one registered buffer of buffer_size bytes."""
 
@@ -248,7 +264,8 @@ class Agent:
         except ImportError as exc:
             raise AgentError(f"cannot import mooncake.engine: {exc}") from exc
         cfg = self.cfg
-        if LEGACY_BINDING_ENV in os.environ:
+        # On P2PHANDSHAKE the engine ignores the binding (measured): it picks its own ports.
+        if LEGACY_BINDING_ENV in os.environ and cfg["metadata_server"] != P2P:
             ensure_port_free(cfg["local_hostname"])
         wait_for_metadata(cfg)
         # Keys a crash left behind would point peers at this segment before it is up.
@@ -297,8 +314,8 @@ class Agent:
 
     def ping(self):
         cfg = self.cfg
-        reply = {"ok": True, "name": cfg["name"], "segment": cfg["local_hostname"],
-                 "rpc_port": self.engine.get_rpc_port(),
+        rpc_port = self.engine.get_rpc_port()
+        reply = {"ok": True, "name": cfg["name"], "segment": p2p_segment(cfg, rpc_port), "rpc_port": rpc_port,
                  "buffer_size": cfg["buffer_size"]}
         if etcd_endpoints(cfg["metadata_server"]):
             # Registered = peers can find us: our rpc_meta key names our address and port.

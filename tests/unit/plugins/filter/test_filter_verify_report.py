@@ -150,20 +150,41 @@ def test_targets_carry_what_instance_status_checks_and_no_transfers_for_an_own_c
     targets = FILTERS["verify_targets"](PLANS["node1"])
     assert [(t["name"], t["segment"], t["transfers"]) for t in targets] == [
         ("prefill", "10.231.4.12:15624", True), ("decode", "10.231.4.12:15625", False)]
-    assert set(targets[0]) == {"name", "port", "address", "segment", "role", "metadata_server", "transfers"}
+    assert set(targets[0]) == {"name", "port", "address", "segment", "role", "metadata_server", "transfers", "p2p"}
 
 
 def test_decode_peers_and_the_report_come_from_every_host_of_the_play():
     hostvars = {"node1": {"mooncake_instances_plan": PLANS["node1"], "status": {"instances": [{"instance": "x"}], "failures": ["f"]}},
                 "node2": {}}
     assert FILTERS["verify_decode_peers"](["node1", "node2"], hostvars) == [
-        {"host": "node1", "name": "decode", "segment": "10.231.4.12:15625"}]
+        {"host": "node1", "name": "decode", "segment": "10.231.4.12:15625", "metadata_server": "etcd://10.231.4.11:2379"}]
     # A vLLM or SGLang decode instance is never written into: its buffers are the model's KV cache.
     serving = [dict(PLANS["node1"][1], kind="vllm")]
     assert FILTERS["verify_decode_peers"](["node1"], {"node1": {"mooncake_instances_plan": serving}}) == []
     assert FILTERS["verify_collect"](["node1", "node2"], hostvars, "status") == [
         {"host": "node1", "instances": [{"instance": "x"}], "failures": ["f"]},
         {"host": "node2", "instances": [], "failures": []}]
+
+
+def test_a_decode_agent_on_p2phandshake_is_reached_at_the_port_its_engine_picked_or_says_why_not():
+    p2p = dict(PLANS["node1"][1], name="p2p", p2p=True, port=None, segment="10.231.4.12", metadata_server="P2PHANDSHAKE")
+    asked = {"instances": [{"instance": "p2p", "segment": "10.231.4.12:20117", "port": {"ok": True, "problem": None}}]}
+    hostvars = {"node1": {"mooncake_instances_plan": [p2p], "asked": asked}, "node2": {"mooncake_instances_plan": [p2p]}}
+    assert FILTERS["verify_decode_peers"](["node1", "node2"], hostvars, "asked") == [
+        {"host": "node1", "name": "p2p", "segment": "10.231.4.12:20117", "metadata_server": "P2PHANDSHAKE", "problem": None},
+        {"host": "node2", "name": "p2p", "segment": "", "metadata_server": "P2PHANDSHAKE",
+         "problem": "node2 was not asked which port its engine picked"}]
+    silent = {"instances": [{"instance": "p2p", "segment": "10.231.4.12", "port": {"ok": False, "problem": "its agent did not say"}}]}
+    peer = FILTERS["verify_decode_peers"](["node1"], {"node1": {"mooncake_instances_plan": [p2p], "asked": silent}}, "asked")[0]
+    assert (peer["segment"], peer["problem"]) == ("", "its agent did not say")
+
+
+def test_an_agent_on_p2phandshake_that_did_not_say_its_port_is_drawn_with_port_unknown():
+    report = copy.deepcopy(recorded_report())[:1]
+    entry = report[0]["instances"][0]
+    entry.update(segment=entry["segment"].rsplit(":", 1)[0], metadata_server="P2PHANDSHAKE")
+    _root, words = texts(FILTERS["deployment_svg"](report, []))
+    assert any(w.startswith("port unknown, unit") for w in words), words
 
 
 def test_an_etcd_member_without_registrations_is_drawn_at_its_own_client_port():

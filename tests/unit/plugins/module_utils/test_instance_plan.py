@@ -78,6 +78,7 @@ def test_seed_case_plans_two_instances_with_their_own_segments_and_ranges():
         "health_url": None,
         "gid_index": None,
         "mtu": None,
+        "p2p": False,
         "kind": "agent",
         "ports": [15624],
         "gpus": [],
@@ -310,7 +311,9 @@ def test_rdma_needs_a_device():
     "P2PHANDSHAKE",
 ])
 def test_metadata_server_forms_the_engine_accepts(server):
-    assert errors_of(SEED, metadata_server=server) == []
+    # An agent on P2PHANDSHAKE has no port of its own (its engine picks one from its range).
+    instances = [dict((k, v) for k, v in i.items() if k != "port" or server != "P2PHANDSHAKE") for i in SEED]
+    assert errors_of(instances, metadata_server=server, port_base=None) == []
 
 
 @pytest.mark.parametrize("server, fault", [
@@ -562,7 +565,8 @@ def test_loopback_address_fails_when_peers_are_on_other_hosts():
     ("P2PHANDSHAKE", []),
 ])
 def test_the_plan_lists_the_metadata_endpoints_to_reach(server, endpoints):
-    plans, errors = plan(SEED[:1], metadata_server=server)
+    instances = [dict((k, v) for k, v in i.items() if k != "port" or server != "P2PHANDSHAKE") for i in SEED[:1]]
+    plans, errors = plan(instances, metadata_server=server, port_base=None)
     assert errors == [] and plans[0]["metadata_endpoints"] == endpoints
 
 
@@ -581,3 +585,26 @@ def test_ha_masters_are_named_by_their_etcd_members():
     plans, errors = plan(SEED[:1], master_server_address=address)
     assert errors == [] and plans[0]["master_server_address"] == address
     assert len(errors_of(SEED[:1], master_server_address="etcd://10.231.0.11:2379;")) == 1
+
+
+def test_an_agent_on_p2phandshake_has_no_port_of_its_own_and_is_planned_around_its_range():
+    """Measured (0.3.13.post1): on P2PHANDSHAKE the engine ignores MC_LEGACY_RPC_PORT_BINDING and
+    listens on two ports of MC_MIN/MAX_RPC_PORT that it picks; a one-port range fails."""
+    plans, errors = plan([{"name": "p2p-decode", "role": "decode", "metadata_server": "P2PHANDSHAKE"},
+                          {"name": "etcd-decode", "role": "decode"}], port_base=15624, port_stride=1)
+    assert errors == []
+    p2p, other = plans
+    assert (p2p["p2p"], p2p["port"], p2p["ports"], p2p["segment"]) == (True, None, [], "10.231.0.11")
+    assert p2p["rpc_port_range"] == [20000, 20099]
+    # Planned ports keep list order: the second instance's port does not move up.
+    assert (other["p2p"], other["port"], other["segment"]) == (False, 15625, "10.231.0.11:15625")
+
+
+def test_an_agent_on_p2phandshake_refuses_a_port_and_a_one_port_range():
+    errors = errors_of([{"name": "a", "port": 15624, "metadata_server": "P2PHANDSHAKE", "rpc_port_range": [21000, 21000]}])
+    assert errors == [
+        "host node1, instance 'a': port 15624: an agent on P2PHANDSHAKE has no fixed port (its engine listens "
+        "on ports of its rpc_port_range that it picks at start); remove port",
+        "host node1, instance 'a': rpc_port_range 21000-21000: an agent on P2PHANDSHAKE needs at least 2 ports "
+        "there (its handshake and data ports; with one the engine fails to start)",
+    ]

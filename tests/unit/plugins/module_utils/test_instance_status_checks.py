@@ -117,3 +117,17 @@ def test_port_entry_names_pid_command_and_unit():
     assert entry == {"ok": False, "problem": "p", "holders": [
         {"address": "0.0.0.0", "pid": 77, "command": "python3 -m http.server 15624", "unit": "session-1.scope"},
         {"address": "::", "pid": None, "command": None, "unit": None}]}
+
+
+def test_a_prefill_transfers_only_into_peers_its_engine_can_find():
+    peers = [{"name": "same-etcd", "metadata_server": "etcd://10.0.0.2:2379,10.0.0.1:2379"},
+             {"name": "other-etcd", "metadata_server": "etcd://10.0.0.9:2379"},
+             {"name": "p2p", "metadata_server": "P2PHANDSHAKE"},
+             {"name": "unsaid", "metadata_server": ""}]
+
+    def names(mine):
+        return [p["name"] for p in status.reachable_peers({"metadata_server": mine}, peers)]
+    # etcd: one member in common is one cluster; P2PHANDSHAKE peers only on P2PHANDSHAKE.
+    assert names("etcd://10.0.0.1:2379") == ["same-etcd", "unsaid"]
+    assert names("P2PHANDSHAKE") == ["p2p", "unsaid"]
+    assert names("http://10.0.0.1:8080/metadata") == ["unsaid"]

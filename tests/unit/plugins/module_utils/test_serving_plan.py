@@ -169,7 +169,7 @@ def test_the_engine_build_must_be_the_one_the_serving_stack_loads(settings, engi
 
 
 def test_serving_fields_on_an_agent_instance_are_refused(settings):
-    _plans, errors = plan(settings, [{"name": "a", "port": 15624, "model": "m", "gpus": [0]}])
+    _plans, errors = plan(settings, [{"name": "a", "model": "m", "gpus": [0]}])
     assert errors == ["host gpu1, instance 'a': gpus, model apply to kind vllm or sglang only (this instance is kind agent)"]
 
 
