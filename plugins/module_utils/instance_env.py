@@ -28,6 +28,7 @@ MANAGED = {
     "MC_DISABLE_METACACHE": "peers that restarted are reachable at once (mooncake_instances_metadata_cache)",
     "VLLM_HOST_IP": "vLLM's engine and side channel advertise the instance's own address",
     "VLLM_MOONCAKE_BOOTSTRAP_PORT": "the prefill's bootstrap server listens on its planned bootstrap_port, apart from other prefills",
+    "PYTHONHASHSEED": "every vLLM instance on the Store hashes prefixes alike, so one finds the blocks another put",
     "CUDA_VISIBLE_DEVICES": "the instance sees exactly its gpus, which no other instance of the host is given",
 }
 SERVING_KINDS = ("vllm", "sglang")

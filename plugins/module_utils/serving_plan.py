@@ -161,12 +161,17 @@ def _extra_args(raw, problems):
     return extra
 
 
-def _vllm(plan, model, sizes, bootstrap, extra):
+def _vllm(plan, model, sizes, bootstrap, extra, store_config):
     tp, pp, dp = sizes
     config = {"kv_connector": "MooncakeConnector", "kv_role": "kv_producer" if plan["role"] == "prefill" else "kv_consumer",
               "kv_connector_extra_config": {"mooncake_protocol": plan["protocol"]}}
     if plan["protocol"] == "rdma":
         config["kv_connector_extra_config"]["device_name"] = plan["device_name"]
+    if store_config:
+        # P/D and the Store's shared KV pool together: vLLM's MultiConnector holds both, and only its
+        # children's kv_role count (vllm/config/kv_transfer.py, 0.34.0).
+        config = {"kv_connector": "MultiConnector", "kv_role": "kv_both", "kv_connector_extra_config": {"connectors": [
+            config, {"kv_connector": "MooncakeStoreConnector", "kv_role": "kv_both"}]}}
     args = ["serve", model, "--host", plan["address"], "--port", str(plan["port"]), "--tensor-parallel-size", str(tp)]
     if pp > 1:
         args += ["--pipeline-parallel-size", str(pp)]
@@ -176,6 +181,10 @@ def _vllm(plan, model, sizes, bootstrap, extra):
     env = {"VLLM_HOST_IP": plan["address"]}
     if bootstrap is not None:
         env["VLLM_MOONCAKE_BOOTSTRAP_PORT"] = str(bootstrap)
+    if store_config:
+        # The connector reads the Store's config there; one hash seed everywhere, so every instance
+        # names a prefix's blocks alike and finds what another put.
+        env.update({"MOONCAKE_CONFIG_PATH": store_config, "PYTHONHASHSEED": "0"})
     return args, extra, env
 
 
@@ -225,9 +234,6 @@ def plan_serving(raw, kind, plan, index, settings):
     if store and not settings.get("master_server_address"):
         problems.append("store: true needs a Mooncake Store master (hosts in the group mooncake_master, or "
                         "mooncake_instances_master_server_address)")
-    if kind == "vllm" and store:
-        problems.append("store: true is for kind sglang (HiCache); vLLM's MooncakeStoreConnector needs a MultiConnector "
-                        "beside MooncakeConnector, which this version does not write - use extra_args")
 
     bootstrap = None
     if plan["role"] == "prefill":
@@ -244,7 +250,8 @@ def plan_serving(raw, kind, plan, index, settings):
                             "set the field instead" % argument.split("=", 1)[0])
 
     if kind == "vllm":
-        args, extra, env = _vllm(plan, model, sizes, bootstrap, extra)
+        store_config = os.path.join(settings.get("store_dir") or "/etc/mooncake/store", "vllm.json") if store else None
+        args, extra, env = _vllm(plan, model, sizes, bootstrap, extra, store_config)
     else:
         args, extra, env = _sglang(plan, model, sizes, bootstrap, extra, store)
     problems.extend(engine_problems(kind, stack.get("version"), settings.get("engine")))

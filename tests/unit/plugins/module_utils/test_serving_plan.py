@@ -89,6 +89,21 @@ def test_sglang_over_tcp_and_with_hicache_on_the_store(settings):
     assert "--disaggregation-ib-device" not in decode["command"]
 
 
+def test_vllm_with_the_store_holds_both_connectors_in_a_multiconnector_and_reads_the_store_config(settings):
+    (prefill,) = ok_plans(settings, [dict(PD[0], store=True)])
+    config = json.loads(prefill["command"][prefill["command"].index("--kv-transfer-config") + 1])
+    # Accepted by vLLM 0.34.0's own KVTransferConfig and connector factory (measured; both roles count: the
+    # prefill produces for P/D, and the Store connector saves and loads).
+    assert config == {"kv_connector": "MultiConnector", "kv_role": "kv_both", "kv_connector_extra_config": {"connectors": [
+        {"kv_connector": "MooncakeConnector", "kv_role": "kv_producer",
+         "kv_connector_extra_config": {"mooncake_protocol": "tcp"}},
+        {"kv_connector": "MooncakeStoreConnector", "kv_role": "kv_both"}]}}
+    assert prefill["serving_env"]["MOONCAKE_CONFIG_PATH"] == "/etc/mooncake/store/vllm.json"
+    assert prefill["serving_env"]["PYTHONHASHSEED"] == "0"
+    (plain,) = ok_plans(settings, [dict(PD[0])])
+    assert "MOONCAKE_CONFIG_PATH" not in plain["serving_env"] and "PYTHONHASHSEED" not in plain["serving_env"]
+
+
 def test_two_prefills_on_one_host_get_their_own_bootstrap_ports(settings):
     plans = ok_plans(settings, [dict(PD[0], name="p1", gpus=[0]), dict(PD[0], name="p2", gpus=[1])])
     assert [p["bootstrap_port"] for p in plans] == [8998, 8999]
@@ -130,7 +145,7 @@ def test_flags_the_plan_writes_are_refused_in_extra_args(settings):
     ({"command": ["/bin/true"]}, "kind vllm writes its own command line"),
     ({"health_url": "http://127.0.0.1:1/health"}, "kind vllm is checked on its API's /health"),
     ({"kind": "tgi"}, "kind 'tgi' must be one of agent, program, vllm, sglang"),
-    ({"store": True}, "store: true is for kind sglang"),
+    ({"store": "yes"}, "store must be true or false, got 'yes'"),
     ({"bootstrap_port": 80}, "bootstrap_port 80 is below 1024"),
 ])
 def test_bad_serving_fields_each_get_a_clear_message(settings, change, message):
