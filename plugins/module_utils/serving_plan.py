@@ -206,6 +206,14 @@ def _sglang(plan, model, sizes, bootstrap, extra, store):
     return args, extra, {}
 
 
+def served_model_name(model, extra):
+    """The name the API answers to: the first value of --served-model-name in extra_args, else the model."""
+    for position, argument in enumerate(extra):
+        if argument == "--served-model-name" and position + 1 < len(extra) and not extra[position + 1].startswith("-"):
+            return extra[position + 1]
+    return model
+
+
 def plan_serving(raw, kind, plan, index, settings):
     """Fill the serving fields of ``plan`` (an instance's plan with name, role, port, address,
     protocol, device_name) for kind vllm or sglang. Returns the problems, each a sentence.
@@ -270,6 +278,7 @@ def plan_serving(raw, kind, plan, index, settings):
     plan.update({
         "kind": kind,
         "model": model,
+        "served_model_name": served_model_name(model, extra),
         "gpus": gpus,
         "parallel": {"tensor": tp, "pipeline": pp, "data": dp},
         "bootstrap_port": bootstrap,

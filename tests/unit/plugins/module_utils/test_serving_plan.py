@@ -104,6 +104,11 @@ def test_vllm_with_the_store_holds_both_connectors_in_a_multiconnector_and_reads
     assert "MOONCAKE_CONFIG_PATH" not in plain["serving_env"] and "PYTHONHASHSEED" not in plain["serving_env"]
 
 
+def test_the_served_model_name_is_the_one_extra_args_give_else_the_model(settings):
+    named, plain = ok_plans(settings, [dict(PD[0], extra_args=["--served-model-name", "qwen", "q3"]), dict(PD[1], gpus=[4, 5])])
+    assert (named["served_model_name"], plain["served_model_name"]) == ("qwen", "Qwen/Qwen3-8B")
+
+
 def test_two_prefills_on_one_host_get_their_own_bootstrap_ports(settings):
     plans = ok_plans(settings, [dict(PD[0], name="p1", gpus=[0]), dict(PD[0], name="p2", gpus=[1])])
     assert [p["bootstrap_port"] for p in plans] == [8998, 8999]
