@@ -145,6 +145,21 @@ def test_d2_agents_on_p2phandshake_transfer_across_the_firewall_at_the_ports_the
     assert int(port) in listening("node2")
 
 
+def test_d3_every_prefill_started_before_any_decode_on_either_host():
+    """The instances role restarts the prefills of every host first, then the others (fresh
+    deploy: every instance is new). Both hosts share the kernel's monotonic clock."""
+    roles = {"prefill": "prefill", "p2p-prefill": "prefill", "decode": "decode", "p2p-decode": "decode"}
+    starts = {"prefill": [], "decode": []}
+    for host in ("node1", "node2"):
+        out = sh(host, "systemctl show -p Id -p ExecMainStartTimestampMonotonic 'mooncake-instance@*.service'").stdout
+        for block in out.strip().split("\n\n"):
+            fields = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+            name = fields["Id"][len("mooncake-instance@"):-len(".service")]
+            starts[roles[name]].append((int(fields["ExecMainStartTimestampMonotonic"]), host, name))
+    assert len(starts["prefill"]) == 3 and len(starts["decode"]) == 3, starts
+    assert max(starts["prefill"]) < min(starts["decode"]), starts
+
+
 def test_e_other_tables_are_left_alone():
     sh("node1", "nft 'add table inet othertest; add chain inet othertest c { type filter hook input priority 10; }'")
     try:
