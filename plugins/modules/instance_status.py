@@ -315,15 +315,18 @@ def main():
     units = unit_states(module, instances)
     # An agent on P2PHANDSHAKE has no fixed port: its engine's handshake port is checked instead.
     picked = [p2p_port(module, i) if i["p2p"] else (i["port"], i["segment"], None) for i in instances]
+    # Only known ports are looked up; an agent that did not say its port keeps its problem.
+    known = [(i["name"], port) for i, (port, _segment, problem) in zip(instances, picked) if problem is None]
     port_results, _port_failures = check_expectations(
-        read_listeners(), [{"port": port or 0, "unit": unit_name(i["name"])} for i, (port, _s, _p) in zip(instances, picked)])
+        read_listeners(), [{"port": port, "unit": unit_name(name)} for name, port in known])
+    port_checks = dict((name, port_entry(result)) for (name, _port), result in zip(known, port_results))
     entries, failures = [], []
-    for instance, port_result, (_port, segment, problem) in zip(instances, port_results, picked):
+    for instance, (_port, segment, problem) in zip(instances, picked):
         unit = units.get(unit_name(instance["name"]), {})
         entry = {
             "host": host, "instance": instance["name"], "role": instance["role"], "segment": segment,
             "metadata_server": instance["metadata_server"], "unit": unit, "unit_ok": unit.get("ActiveState") == "active",
-            "port": port_entry(port_result) if problem is None else {"ok": False, "problem": problem, "holders": []},
+            "port": port_checks.get(instance["name"]) or {"ok": False, "problem": problem, "holders": []},
             "etcd": registration(instance, module.params["timeout"]),
             "transfers": transfers(module, instance),
         }

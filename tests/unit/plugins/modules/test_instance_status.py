@@ -135,3 +135,31 @@ def test_ansible_doc_renders():
         capture_output=True, text=True, check=False)
     assert run_doc.returncode == 0, run_doc.stderr
     assert "transfer_size" in run_doc.stdout and "failures" in run_doc.stdout
+
+
+def test_an_agent_on_p2phandshake_is_checked_at_the_port_its_engine_picked(lab, tmp_path):
+    # The recorded host's port 15624 is held by mooncake-instance@prefill.service: here it is the
+    # port prefill's engine says it picked. 'silent' has no agent answering.
+    pinging = start_agent(tmp_path / "p2p.sock", {None: {"ok": True, "rpc_port": 15624, "segment": "10.231.4.12:15624"}})
+    try:
+        arguments = args(lab, peers=[
+            {"host": "node2", "name": "p2p-decode", "segment": "10.231.4.13:20117", "metadata_server": "P2PHANDSHAKE"},
+            {"host": "node2", "name": "lost", "segment": "", "metadata_server": "P2PHANDSHAKE", "problem": "it did not answer"},
+            {"host": "node2", "name": "decode", "segment": "10.231.4.13:15625", "metadata_server": "etcd://10.0.0.1:2379"}])
+        arguments["instances"] = [
+            {"name": "prefill", "role": "decode", "p2p": True, "address": "10.231.4.12", "segment": "10.231.4.12",
+             "metadata_server": "P2PHANDSHAKE", "control_socket": str(tmp_path / "p2p.sock")},
+            {"name": "silent", "role": "prefill", "p2p": True, "address": "10.231.4.12", "segment": "10.231.4.12",
+             "metadata_server": "P2PHANDSHAKE", "control_socket": str(tmp_path / "none.sock")}]
+        picked, silent = run(arguments)["instances"]
+    finally:
+        pinging.shutdown()
+        pinging.server_close()
+    assert pinging.requests == [{"op": "ping"}]
+    assert picked["segment"] == "10.231.4.12:15624" and picked["port"]["ok"] and picked["etcd"]["ok"] is None
+    assert picked["port"]["holders"][0]["unit"] == "mooncake-instance@prefill.service"
+    assert silent["segment"] == "10.231.4.12" and not silent["port"]["ok"] and silent["port"]["holders"] == []
+    assert silent["port"]["problem"].startswith("its agent did not say which port its engine picked: control socket")
+    # Its transfers: only into the peers on P2PHANDSHAKE; one with no segment fails with its reason.
+    assert [(t["peer"], t["ok"]) for t in silent["transfers"]] == [("node2/p2p-decode", False), ("node2/lost", False)]
+    assert silent["transfers"][1]["result"]["error"] == "its segment is unknown: it did not answer"
